@@ -1,0 +1,174 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// keyPrefix starts every API key Hookline issues.
+const keyPrefix = "hl_"
+
+// newKeySecret returns a new random API key.
+func newKeySecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return keyPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashKey is how keys are stored: SHA-256, enough for 256-bit random secrets
+// (a slow hash protects low-entropy passwords, which API keys are not).
+func hashKey(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// keyCache keeps recently verified keys, so a busy publisher does not cost a
+// database read per request. A key deleted through this process is forgotten at
+// once; elsewhere within the TTL.
+type keyCache struct {
+	store store.Store
+	ttl   time.Duration
+	mu    sync.Mutex
+	keys  map[string]cachedKey
+}
+
+type cachedKey struct {
+	key *hookline.APIKey
+	at  time.Time
+}
+
+func newKeyCache(s store.Store, ttl time.Duration) *keyCache {
+	return &keyCache{store: s, ttl: ttl, keys: map[string]cachedKey{}}
+}
+
+func (c *keyCache) get(ctx context.Context, hash []byte) (*hookline.APIKey, error) {
+	c.mu.Lock()
+	ent, ok := c.keys[string(hash)]
+	c.mu.Unlock()
+	if ok && time.Since(ent.at) < c.ttl {
+		return ent.key, nil
+	}
+	k, err := c.store.APIKeyGetByHash(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.keys) > 10_000 {
+		clear(c.keys)
+	}
+	c.keys[string(hash)] = cachedKey{key: k, at: time.Now()}
+	c.mu.Unlock()
+	return k, nil
+}
+
+func (c *keyCache) forget(id string) {
+	c.mu.Lock()
+	for h, ent := range c.keys {
+		if ent.key.ID == id {
+			delete(c.keys, h)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// authFailuresPerMinute is how many failed authentications one client address may
+// make per minute before it gets 429s.
+const authFailuresPerMinute = 30
+
+// authenticate resolves the request's bearer key.
+func (h *handler) authenticate(r *http.Request) (*hookline.APIKey, error) {
+	client := clientAddr(r)
+	if wait := h.authFail.wait(client, authFailuresPerMinute, h.now()); wait > 0 {
+		h.metrics.RateLimited.Inc()
+		return nil, &httpError{status: http.StatusTooManyRequests, kind: "rate-limited",
+			detail: "too many failed authentications from this address", retryAfter: wait}
+	}
+	auth := r.Header.Get("Authorization")
+	secret, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || strings.TrimSpace(secret) == "" {
+		h.authFail.allow(client, authFailuresPerMinute, h.now())
+		return nil, errUnauthorized
+	}
+	key, err := h.keys.get(r.Context(), hashKey(strings.TrimSpace(secret)))
+	if errors.Is(err, store.ErrNotFound) {
+		h.authFail.allow(client, authFailuresPerMinute, h.now())
+		return nil, errUnauthorized
+	}
+	if err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// rateLimit applies the key's hourly request limit: its own, or for a
+// tenant-limited key the server default; other keys are unlimited by default.
+func (h *handler) rateLimit(k *hookline.APIKey) error {
+	limit := k.RateLimit
+	if limit == 0 && k.Tenant != "" {
+		limit = h.cfg.TenantKeyRateLimit
+	}
+	if limit <= 0 {
+		return nil
+	}
+	if ok, wait := h.limits.allow(k.ID, limit, h.now()); !ok {
+		h.metrics.RateLimited.Inc()
+		return &httpError{status: http.StatusTooManyRequests, kind: "rate-limited",
+			detail: fmt.Sprintf("this API key is limited to %d requests per hour", limit), retryAfter: wait}
+	}
+	return nil
+}
+
+// scopedTenant returns the tenant a request acts on: the key's tenant if it is
+// limited to one (another tenant named in the request is refused), else the
+// requested one, else the default.
+func scopedTenant(r *http.Request, requested string) (string, error) {
+	k := apiKey(r)
+	if k.Tenant != "" {
+		if requested != "" && requested != k.Tenant {
+			return "", errField(http.StatusForbidden, "tenant", fmt.Sprintf("this API key is limited to tenant %q", k.Tenant))
+		}
+		return k.Tenant, nil
+	}
+	if requested == "" {
+		return DefaultTenant, nil
+	}
+	return requested, hookline.ValidateTenant("tenant", requested)
+}
+
+// listTenant is the tenant filter of a list: forced to the key's tenant when it
+// is limited to one.
+func listTenant(r *http.Request) string {
+	if t := apiKey(r).Tenant; t != "" {
+		return t
+	}
+	return r.URL.Query().Get("tenant")
+}
+
+// visible hides another tenant's object behind a 404, so a tenant-limited key
+// cannot even learn that it exists.
+func visible(r *http.Request, tenant string) error {
+	if !apiKey(r).SeesTenant(tenant) {
+		return errNotFound
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// eventInput is the body of POST /v1/events.
+type eventInput struct {
+	Type      string          `json:"type"`
+	Data      json.RawMessage `json:"data"`
+	Tenant    string          `json:"tenant"`
+	ID        string          `json:"id"`
+	Timestamp *time.Time      `json:"timestamp"`
+}
+
+// eventAccepted is the 202 answer to a publish.
+type eventAccepted struct {
+	ID             string            `json:"id"`
+	Tenant         string            `json:"tenant"`
+	Type           string            `json:"type"`
+	Timestamp      time.Time         `json:"timestamp"`
+	IdempotencyKey string            `json:"idempotency_key,omitempty"`
+	Duplicate      bool              `json:"duplicate"`
+	Deliveries     []deliverySummary `json:"deliveries"`
+}
+
+type deliverySummary struct {
+	ID        string `json:"id"`
+	WebhookID string `json:"webhook_id"`
+	Status    string `json:"status"`
+}
+
+// publishParams validates one event of a publish request.
+func (h *handler) publishParams(r *http.Request, in *eventInput, idemHeader string) (delivery.PublishParams, error) {
+	var p delivery.PublishParams
+	if err := hookline.ValidateEventType("type", in.Type); err != nil {
+		return p, err
+	}
+	tenant, err := scopedTenant(r, in.Tenant)
+	if err != nil {
+		return p, err
+	}
+	if tenant == hookline.TenantOps && apiKey(r).Tenant == "" {
+		return p, hookline.Invalid("tenant", "%q is reserved for Hookline's operational events", hookline.TenantOps)
+	}
+	if len(bytes.TrimSpace(in.Data)) == 0 {
+		return p, hookline.Invalid("data", "is required (any JSON value; {} for none)")
+	}
+	if !utf8.Valid(in.Data) {
+		return p, hookline.Invalid("data", "must be valid UTF-8")
+	}
+	var compact bytes.Buffer
+	compact.Grow(len(in.Data))
+	if err := json.Compact(&compact, in.Data); err != nil {
+		return p, hookline.Invalid("data", "is not valid JSON")
+	}
+	if int64(compact.Len()) > h.cfg.MaxPayloadBytes {
+		msg := fmt.Sprintf("%d bytes, more than the %d allowed", compact.Len(), h.cfg.MaxPayloadBytes)
+		return p, &httpError{status: http.StatusRequestEntityTooLarge, kind: "too-large", field: "data", message: msg, detail: "data: " + msg}
+	}
+	key := in.ID
+	if idemHeader != "" {
+		if key != "" && key != idemHeader {
+			return p, hookline.Invalid("id", "differs from the Idempotency-Key header; send one or make them equal")
+		}
+		key = idemHeader
+	}
+	if len(key) > 255 {
+		return p, hookline.Invalid("id", "at most 255 characters")
+	}
+	p = delivery.PublishParams{Tenant: tenant, Type: in.Type, Data: compact.Bytes(), IdempotencyKey: key}
+	if in.Timestamp != nil {
+		p.Timestamp = in.Timestamp.UTC().Truncate(time.Millisecond)
+	}
+	return p, nil
+}
+
+func (h *handler) eventPublish(w http.ResponseWriter, r *http.Request) {
+	var in eventInput
+	if err := decode(w, r, &in, h.cfg.MaxPayloadBytes+64<<10); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	p, err := h.publishParams(r, &in, r.Header.Get("Idempotency-Key"))
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	results, err := h.engine.Publish(r.Context(), []delivery.PublishParams{p})
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	res := results[0]
+	if !res.Created {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeJSON(w, http.StatusAccepted, accepted(res))
+}
+
+func accepted(res store.EventInsertResult) eventAccepted {
+	e := res.Event
+	out := eventAccepted{ID: e.ID, Tenant: e.Tenant, Type: e.Type, Timestamp: e.Timestamp,
+		IdempotencyKey: e.IdempotencyKey, Duplicate: !res.Created, Deliveries: make([]deliverySummary, len(res.Deliveries))}
+	for i, d := range res.Deliveries {
+		out.Deliveries[i] = deliverySummary{ID: d.ID, WebhookID: d.WebhookID, Status: d.Status}
+	}
+	return out
+}
+
+func (h *handler) eventList(w http.ResponseWriter, r *http.Request) {
+	lp, err := listParams(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	list, err := h.store.EventList(r.Context(), store.EventListParams{ListParams: lp, Tenant: listTenant(r), Type: r.URL.Query().Get("type")})
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(list, lp.Limit, func(e hookline.Event) string { return e.ID }))
+}
+
+// eventWithDeliveries is GET /v1/events/{id}.
+type eventWithDeliveries struct {
+	*hookline.Event
+	Deliveries []hookline.Delivery `json:"deliveries"`
+}
+
+func (h *handler) eventGet(w http.ResponseWriter, r *http.Request) {
+	e, err := h.store.EventGet(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := visible(r, e.Tenant); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	ds, err := h.store.DeliveryList(r.Context(), store.DeliveryListParams{ListParams: store.ListParams{Limit: 1000}, EventID: e.ID})
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, eventWithDeliveries{Event: e, Deliveries: ds})
+}

@@ -1,0 +1,125 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// eventTypeInput is the body of POST and PUT /v1/event-types.
+type eventTypeInput struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Example     json.RawMessage `json:"example"`
+	Schema      json.RawMessage `json:"schema"`
+}
+
+func (in *eventTypeInput) validate() error {
+	if len(in.Description) > 2000 {
+		return hookline.Invalid("description", "at most 2000 characters")
+	}
+	for _, f := range []struct {
+		name string
+		v    *json.RawMessage
+	}{{"example", &in.Example}, {"schema", &in.Schema}} {
+		if bytes.Equal(bytes.TrimSpace(*f.v), []byte("null")) {
+			*f.v = nil
+		}
+		if len(*f.v) == 0 {
+			continue
+		}
+		var b bytes.Buffer
+		if err := json.Compact(&b, *f.v); err != nil {
+			return hookline.Invalid(f.name, "is not valid JSON")
+		}
+		*f.v = b.Bytes()
+	}
+	if len(in.Schema) > 0 && in.Schema[0] != '{' {
+		return hookline.Invalid("schema", "must be a JSON Schema object")
+	}
+	return nil
+}
+
+func (h *handler) eventTypeCreate(w http.ResponseWriter, r *http.Request) {
+	var in eventTypeInput
+	if err := decode(w, r, &in, maxBodyBytes); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := hookline.ValidateEventType("name", in.Name); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := in.validate(); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	now := h.now().UTC()
+	t := &hookline.EventType{Name: in.Name, Description: in.Description, Example: in.Example, Schema: in.Schema, CreatedAt: now, UpdatedAt: now}
+	if err := h.store.EventTypeCreate(r.Context(), t); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, t)
+}
+
+func (h *handler) eventTypeList(w http.ResponseWriter, r *http.Request) {
+	lp, err := listParams(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	list, err := h.store.EventTypeList(r.Context(), lp)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(list, lp.Limit, func(t hookline.EventType) string { return t.Name }))
+}
+
+func (h *handler) eventTypeGet(w http.ResponseWriter, r *http.Request) {
+	t, err := h.store.EventTypeGet(r.Context(), r.PathValue("name"))
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (h *handler) eventTypeUpdate(w http.ResponseWriter, r *http.Request) {
+	var in eventTypeInput
+	if err := decode(w, r, &in, maxBodyBytes); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	name := r.PathValue("name")
+	if in.Name != "" && in.Name != name {
+		h.error(w, r, hookline.Invalid("name", "differs from the name in the path; event types cannot be renamed"))
+		return
+	}
+	if err := in.validate(); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	t, err := h.store.EventTypeGet(r.Context(), name)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	t.Description, t.Example, t.Schema, t.UpdatedAt = in.Description, in.Example, in.Schema, h.now().UTC()
+	if err := h.store.EventTypeUpdate(r.Context(), t); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (h *handler) eventTypeDelete(w http.ResponseWriter, r *http.Request) {
+	if err := h.store.EventTypeDelete(r.Context(), r.PathValue("name")); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,122 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// problem is an RFC 9457 problem document.
+type problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail,omitempty"`
+	Errors []fieldError `json:"errors,omitempty"`
+	// RetryAfter accompanies 429 and 503, in seconds.
+	RetryAfter int `json:"retry_after,omitempty"`
+}
+
+type fieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// httpError is an error that already knows its status and message.
+type httpError struct {
+	status     int
+	kind       string
+	detail     string
+	field      string // the request field at fault, if any
+	message    string // what is wrong with that field
+	retryAfter time.Duration
+}
+
+func (e *httpError) Error() string { return e.detail }
+
+func errStatus(status int, kind, detail string) error {
+	return &httpError{status: status, kind: kind, detail: detail}
+}
+
+func errField(status int, field, detail string) error {
+	return &httpError{status: status, kind: "validation", detail: field + ": " + detail, field: field, message: detail}
+}
+
+var (
+	errUnauthorized = errStatus(http.StatusUnauthorized, "unauthorized", "missing or invalid API key: send Authorization: Bearer <key>")
+	errNotFound     = errStatus(http.StatusNotFound, "not-found", "no such object")
+)
+
+// error is the one place an error becomes a response: known errors get their
+// status and a message a person can act on; anything else is a 500 whose cause
+// is logged, never shown.
+func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
+	p := problem{Status: http.StatusInternalServerError, Type: "urn:hookline:problem:internal", Detail: "internal error; see the server log"}
+	var he *httpError
+	var ve *hookline.ValidationError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		p.Status, p.Type, p.Detail = he.status, "urn:hookline:problem:"+he.kind, he.detail
+		if he.field != "" {
+			p.Errors = []fieldError{{Field: he.field, Message: he.message}}
+		}
+		if he.retryAfter > 0 {
+			secs := int((he.retryAfter + time.Second - 1) / time.Second)
+			p.RetryAfter = secs
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+		}
+	case errors.As(err, &ve):
+		p.Status, p.Type, p.Detail = http.StatusUnprocessableEntity, "urn:hookline:problem:validation", ve.Error()
+		p.Errors = []fieldError{{Field: ve.Field, Message: ve.Message}}
+	case errors.As(err, &mbe):
+		p.Status, p.Type = http.StatusRequestEntityTooLarge, "urn:hookline:problem:too-large"
+		p.Detail = "request body larger than " + strconv.FormatInt(mbe.Limit, 10) + " bytes"
+	case errors.Is(err, hookline.ErrNotFound):
+		p.Status, p.Type, p.Detail = http.StatusNotFound, "urn:hookline:problem:not-found", "no such object"
+	case errors.Is(err, hookline.ErrConflict):
+		p.Status, p.Type, p.Detail = http.StatusConflict, "urn:hookline:problem:conflict", "an object with that identifier already exists"
+	case errors.Is(err, hookline.ErrLimitReached):
+		p.Status, p.Type, p.Detail = http.StatusUnprocessableEntity, "urn:hookline:problem:limit", err.Error()
+	case errors.Is(err, hookline.ErrUnavailable):
+		p.Status, p.Type, p.Detail = http.StatusServiceUnavailable, "urn:hookline:problem:unavailable", "storage is unavailable; retry shortly"
+		w.Header().Set("Retry-After", "1")
+		p.RetryAfter = 1
+	}
+	if p.Status >= 500 {
+		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+	}
+	p.Title = http.StatusText(p.Status)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// page is the shape of every list response.
+type page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// newPage builds a page; the cursor is the last item's key when the page is full.
+func newPage[T any](items []T, limit int, key func(T) string) page[T] {
+	p := page[T]{Items: items}
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	if len(items) == limit && limit > 0 {
+		p.NextCursor = key(items[len(items)-1])
+	}
+	return p
+}

@@ -1,0 +1,51 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// route is one entry of the API: its ServeMux pattern, the scope a key needs
+// (empty: no authentication) and the handler.
+type route struct {
+	pattern string
+	scope   string
+	handle  func(h *handler, w http.ResponseWriter, r *http.Request)
+}
+
+// routes is the whole API surface. The OpenAPI document is tested against it.
+var routes = []route{
+	{"GET /healthz", "", (*handler).healthz},
+	{"GET /readyz", "", (*handler).readyz},
+	{"GET /metrics", "", (*handler).metricsPage},
+	{"GET /openapi.json", "", (*handler).openAPI},
+	{"GET /docs", "", (*handler).docs},
+
+	{"POST /v1/webhooks", hookline.ScopeWebhooksWrite, (*handler).webhookCreate},
+	{"GET /v1/webhooks", hookline.ScopeWebhooksRead, (*handler).webhookList},
+	{"GET /v1/webhooks/{id}", hookline.ScopeWebhooksRead, (*handler).webhookGet},
+	{"PUT /v1/webhooks/{id}", hookline.ScopeWebhooksWrite, (*handler).webhookReplace},
+	{"PATCH /v1/webhooks/{id}", hookline.ScopeWebhooksWrite, (*handler).webhookPatch},
+	{"DELETE /v1/webhooks/{id}", hookline.ScopeWebhooksWrite, (*handler).webhookDelete},
+	{"POST /v1/webhooks/{id}/test", hookline.ScopeWebhooksWrite, (*handler).webhookTest},
+	{"GET /v1/webhooks/{id}/logs", hookline.ScopeDeliveriesRead, (*handler).webhookLogs},
+
+	{"POST /v1/events", hookline.ScopeEventsWrite, (*handler).eventPublish},
+	{"GET /v1/events", hookline.ScopeEventsRead, (*handler).eventList},
+	{"GET /v1/events/{id}", hookline.ScopeEventsRead, (*handler).eventGet},
+
+	{"GET /v1/deliveries", hookline.ScopeDeliveriesRead, (*handler).deliveryList},
+	{"GET /v1/deliveries/{id}", hookline.ScopeDeliveriesRead, (*handler).deliveryGet},
+	{"POST /v1/deliveries/{id}/retry", hookline.ScopeDeliveriesWrite, (*handler).deliveryRetry},
+
+	{"GET /v1/event-types", hookline.ScopeEventTypesRead, (*handler).eventTypeList},
+	{"POST /v1/event-types", hookline.ScopeEventTypesWrite, (*handler).eventTypeCreate},
+	{"GET /v1/event-types/{name}", hookline.ScopeEventTypesRead, (*handler).eventTypeGet},
+	{"PUT /v1/event-types/{name}", hookline.ScopeEventTypesWrite, (*handler).eventTypeUpdate},
+	{"DELETE /v1/event-types/{name}", hookline.ScopeEventTypesWrite, (*handler).eventTypeDelete},
+
+	{"GET /v1/api-keys", hookline.ScopeAPIKeysAdmin, (*handler).apiKeyList},
+	{"POST /v1/api-keys", hookline.ScopeAPIKeysAdmin, (*handler).apiKeyCreate},
+	{"DELETE /v1/api-keys/{id}", hookline.ScopeAPIKeysAdmin, (*handler).apiKeyDelete},
+}

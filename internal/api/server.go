@@ -1,0 +1,138 @@
+// Package api is Hookline's REST API (SPEC §2): one routes table, one auth and
+// scope middleware, short handlers per noun, and one function that turns errors
+// into RFC 9457 problem responses.
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/hookline/hookline/internal/config"
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// DefaultTenant is the tenant of objects created without one by a key that is not
+// limited to a tenant.
+const DefaultTenant = "default"
+
+// Options are the API's dependencies.
+type Options struct {
+	Store   store.Store
+	Engine  *delivery.Engine
+	Config  config.Config
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+type handler struct {
+	store    store.Store
+	engine   *delivery.Engine
+	cfg      config.Config
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	now      func() time.Time
+	keys     *keyCache
+	limits   *rateLimiter
+	authFail *rateLimiter
+}
+
+// New returns the API's http.Handler.
+func New(o Options) http.Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	clock := o.Now
+	// Stored times have millisecond precision; answers should show what is stored.
+	o.Now = func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	h := &handler{
+		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now,
+		keys:     newKeyCache(o.Store, 5*time.Second),
+		limits:   newRateLimiter(time.Hour),
+		authFail: newRateLimiter(time.Minute),
+	}
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		mux.Handle(rt.pattern, h.wrap(rt))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.error(w, r, errStatus(http.StatusNotFound, "not-found", fmt.Sprintf("no route %s %s; see /docs", r.Method, r.URL.Path)))
+	})
+	return mux
+}
+
+// wrap adds, around one route: panic recovery, metrics, authentication, the
+// key's rate limit and the scope check.
+func (h *handler) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if v := recover(); v != nil {
+				h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				if !sw.wrote {
+					h.error(sw, r, fmt.Errorf("panic: %v", v))
+				}
+			}
+			h.metrics.HTTPRequests.WithLabelValues(rt.pattern, fmt.Sprint(sw.status)).Inc()
+			h.metrics.HTTPDuration.WithLabelValues(rt.pattern).Observe(time.Since(start).Seconds())
+		}()
+		if rt.scope == "" {
+			rt.handle(h, sw, r)
+			return
+		}
+		key, err := h.authenticate(r)
+		if err != nil {
+			h.error(sw, r, err)
+			return
+		}
+		if err := h.rateLimit(key); err != nil {
+			h.error(sw, r, err)
+			return
+		}
+		if !key.Allows(rt.scope) {
+			h.error(sw, r, errStatus(http.StatusForbidden, "forbidden", fmt.Sprintf("this API key lacks the %q scope", rt.scope)))
+			return
+		}
+		rt.handle(h, sw, r.WithContext(context.WithValue(r.Context(), keyContext{}, key)))
+	})
+}
+
+type keyContext struct{}
+
+// apiKey returns the authenticated key of a request.
+func apiKey(r *http.Request) *hookline.APIKey {
+	k, _ := r.Context().Value(keyContext{}).(*hookline.APIKey)
+	return k
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

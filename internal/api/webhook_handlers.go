@@ -1,0 +1,347 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/profile"
+	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/webhook"
+)
+
+// webhookInput is the body of POST, PUT and PATCH /v1/webhooks. Pointers tell a
+// field left out (PATCH keeps it) from one set to its zero value.
+type webhookInput struct {
+	URL         *string            `json:"url"`
+	Events      *[]string          `json:"events"`
+	Tenant      *string            `json:"tenant"`
+	Secret      *string            `json:"secret"`
+	Active      *bool              `json:"active"`
+	Description *string            `json:"description"`
+	Profile     *string            `json:"profile"`
+	Headers     *map[string]string `json:"headers"`
+	Metadata    *map[string]string `json:"metadata"`
+	Ordered     *bool              `json:"ordered"`
+}
+
+// apply copies the fields that are set onto w and validates the result.
+func (in *webhookInput) apply(w *hookline.Webhook) error {
+	if in.URL != nil {
+		w.URL = strings.TrimSpace(*in.URL)
+	}
+	if in.Events != nil {
+		w.Events = *in.Events
+	}
+	if in.Secret != nil {
+		w.Secret = *in.Secret
+	}
+	if in.Active != nil {
+		w.Active = *in.Active
+	}
+	if in.Description != nil {
+		w.Description = *in.Description
+	}
+	if in.Profile != nil {
+		w.Profile = *in.Profile
+	}
+	if in.Headers != nil {
+		w.Headers = *in.Headers
+	}
+	if in.Metadata != nil {
+		w.Metadata = *in.Metadata
+	}
+	if in.Ordered != nil {
+		w.Ordered = *in.Ordered
+	}
+	return validateWebhook(w)
+}
+
+// reservedHeaders are set by Hookline and may not be overridden per webhook.
+var reservedHeaders = map[string]bool{
+	"host": true, "content-length": true, "content-type": true, "transfer-encoding": true,
+	"connection": true, "te": true, "upgrade": true, "trailer": true, "expect": true,
+	webhook.HeaderID: true, webhook.HeaderTimestamp: true, webhook.HeaderSignature: true,
+}
+
+func validateWebhook(w *hookline.Webhook) error {
+	if err := hookline.ValidateURL("url", w.URL); err != nil {
+		return err
+	}
+	if w.Events == nil {
+		w.Events = []string{}
+	}
+	if len(w.Events) > 100 {
+		return hookline.Invalid("events", "at most 100 filters")
+	}
+	for _, p := range w.Events {
+		if err := hookline.ValidateEventPattern(p); err != nil {
+			return err
+		}
+	}
+	if w.Secret == "" {
+		w.Secret = webhook.NewSecret()
+	} else if _, err := webhook.DecodeSecret(w.Secret); err != nil {
+		return hookline.Invalid("secret", "must be whsec_ followed by base64 of 16 to 64 random bytes (or leave it out to have one generated)")
+	}
+	if w.Profile == "" {
+		w.Profile = profile.Standard
+	}
+	if w.Profile != profile.Standard {
+		return hookline.Invalid("profile", "unknown profile %q (available: %s)", w.Profile, profile.Standard)
+	}
+	if len(w.Description) > 1000 {
+		return hookline.Invalid("description", "at most 1000 characters")
+	}
+	if w.Headers == nil {
+		w.Headers = map[string]string{}
+	}
+	if len(w.Headers) > 20 {
+		return hookline.Invalid("headers", "at most 20 headers")
+	}
+	for k, v := range w.Headers {
+		if !validHeaderName(k) {
+			return hookline.Invalid("headers", "%q is not a valid header name", k)
+		}
+		if reservedHeaders[strings.ToLower(k)] {
+			return hookline.Invalid("headers", "%q is set by Hookline and cannot be overridden", k)
+		}
+		if strings.ContainsAny(v, "\r\n\x00") || len(v) > 4096 {
+			return hookline.Invalid("headers", "the value of %q must be one line of at most 4096 bytes", k)
+		}
+	}
+	if w.Metadata == nil {
+		w.Metadata = map[string]string{}
+	}
+	if len(w.Metadata) > 50 {
+		return hookline.Invalid("metadata", "at most 50 keys")
+	}
+	return nil
+}
+
+func validHeaderName(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// webhookView is a webhook as the API shows it: the secret only when asked for.
+func webhookView(w *hookline.Webhook, withSecret bool) *hookline.Webhook {
+	v := *w
+	if !withSecret {
+		v.Secret = ""
+	}
+	return &v
+}
+
+// showSecret reports whether a read may include secrets: only an admin key that
+// asks for them with ?include_secret=true.
+func showSecret(r *http.Request) bool {
+	return r.URL.Query().Get("include_secret") == "true" && apiKey(r).Allows(hookline.ScopeAdmin)
+}
+
+func (h *handler) webhookCreate(w http.ResponseWriter, r *http.Request) {
+	var in webhookInput
+	if err := decode(w, r, &in, maxBodyBytes); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if in.URL == nil {
+		h.error(w, r, hookline.Invalid("url", "is required"))
+		return
+	}
+	var requested string
+	if in.Tenant != nil {
+		requested = *in.Tenant
+	}
+	tenant, err := scopedTenant(r, requested)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	now := h.now().UTC()
+	wh := &hookline.Webhook{ID: hookline.NewID(hookline.PrefixWebhook), Tenant: tenant, Active: true, CreatedAt: now, UpdatedAt: now}
+	if err := in.apply(wh); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	err = h.store.WebhookCreate(r.Context(), store.WebhookCreateParams{Webhook: wh, MaxPerTenant: h.cfg.MaxWebhooksPerTenant})
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	h.engine.WebhookChanged(wh.ID, wh.Tenant)
+	writeJSON(w, http.StatusCreated, wh)
+}
+
+// webhookFor loads the webhook of the path, hidden if the key may not see it.
+func (h *handler) webhookFor(r *http.Request) (*hookline.Webhook, error) {
+	wh, err := h.store.WebhookGet(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	if err := visible(r, wh.Tenant); err != nil {
+		return nil, err
+	}
+	return wh, nil
+}
+
+func (h *handler) webhookGet(w http.ResponseWriter, r *http.Request) {
+	wh, err := h.webhookFor(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, webhookView(wh, showSecret(r)))
+}
+
+func (h *handler) webhookList(w http.ResponseWriter, r *http.Request) {
+	lp, err := listParams(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	list, err := h.store.WebhookList(r.Context(), store.WebhookListParams{ListParams: lp, Tenant: listTenant(r)})
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	withSecret := showSecret(r)
+	views := make([]*hookline.Webhook, len(list))
+	for i := range list {
+		views[i] = webhookView(&list[i], withSecret)
+	}
+	writeJSON(w, http.StatusOK, newPage(views, lp.Limit, func(v *hookline.Webhook) string { return v.ID }))
+}
+
+func (h *handler) webhookReplace(w http.ResponseWriter, r *http.Request) { h.webhookUpdate(w, r, true) }
+
+func (h *handler) webhookPatch(w http.ResponseWriter, r *http.Request) { h.webhookUpdate(w, r, false) }
+
+// webhookUpdate serves PUT (replace: fields left out take their defaults, the
+// secret is kept unless given) and PATCH (fields left out are kept).
+func (h *handler) webhookUpdate(w http.ResponseWriter, r *http.Request, replace bool) {
+	var in webhookInput
+	if err := decode(w, r, &in, maxBodyBytes); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	wh, err := h.webhookFor(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if in.Tenant != nil && *in.Tenant != wh.Tenant {
+		h.error(w, r, hookline.Invalid("tenant", "a webhook cannot move to another tenant; create a new one"))
+		return
+	}
+	if replace {
+		if in.URL == nil {
+			h.error(w, r, hookline.Invalid("url", "is required (PUT replaces the webhook; use PATCH to change some fields)"))
+			return
+		}
+		secret := wh.Secret
+		*wh = hookline.Webhook{ID: wh.ID, Tenant: wh.Tenant, Secret: secret, Active: true, CreatedAt: wh.CreatedAt}
+	}
+	wh.UpdatedAt = h.now().UTC()
+	if err := in.apply(wh); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := h.store.WebhookUpdate(r.Context(), wh); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	h.engine.WebhookChanged(wh.ID, wh.Tenant)
+	updated, err := h.store.WebhookGet(r.Context(), wh.ID)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, webhookView(updated, in.Secret != nil || showSecret(r)))
+}
+
+func (h *handler) webhookDelete(w http.ResponseWriter, r *http.Request) {
+	wh, err := h.webhookFor(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	if err := h.store.WebhookDelete(r.Context(), wh.ID); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	h.engine.WebhookChanged(wh.ID, wh.Tenant)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) webhookTest(w http.ResponseWriter, r *http.Request) {
+	wh, err := h.webhookFor(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	a, err := h.engine.Test(r.Context(), wh)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, logEntry(a))
+}
+
+// logItem is one line of a webhook's delivery log (the fields of the Products
+// Manager page's example, and more).
+type logItem struct {
+	ID              string            `json:"id"`
+	Timestamp       string            `json:"timestamp"`
+	Event           string            `json:"event"`
+	EventID         string            `json:"event_id"`
+	DeliveryID      string            `json:"delivery_id,omitempty"`
+	HTTPStatus      int               `json:"http_status"`
+	ResponseTimeMS  int64             `json:"response_time_ms"`
+	RetryCount      int               `json:"retry_count"`
+	Success         bool              `json:"success"`
+	Error           string            `json:"error,omitempty"`
+	RequestHeaders  map[string]string `json:"request_headers,omitempty"`
+	ResponseHeaders map[string]string `json:"response_headers,omitempty"`
+	ResponseBody    string            `json:"response_body,omitempty"`
+}
+
+func logEntry(a *hookline.Attempt) logItem {
+	return logItem{
+		ID: a.ID, Timestamp: a.StartedAt.UTC().Format(time.RFC3339Nano), Event: a.EventType, EventID: a.EventID,
+		DeliveryID: a.DeliveryID, HTTPStatus: a.StatusCode, ResponseTimeMS: a.DurationMS, RetryCount: a.RetryCount(),
+		Success: a.Error == "" && a.StatusCode >= 200 && a.StatusCode < 300, Error: a.Error,
+		RequestHeaders: a.RequestHeaders, ResponseHeaders: a.ResponseHeaders, ResponseBody: a.ResponseBody,
+	}
+}
+
+func (h *handler) webhookLogs(w http.ResponseWriter, r *http.Request) {
+	lp, err := listParams(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	wh, err := h.webhookFor(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	attempts, err := h.store.AttemptList(r.Context(), store.AttemptListParams{ListParams: lp, WebhookID: wh.ID})
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	items := make([]logItem, len(attempts))
+	for i := range attempts {
+		items[i] = logEntry(&attempts[i])
+	}
+	writeJSON(w, http.StatusOK, newPage(items, lp.Limit, func(it logItem) string { return it.ID }))
+}

@@ -1,0 +1,154 @@
+// Package cli holds Hookline's subcommands, one file each, each with its own
+// flag.FlagSet.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/hookline/hookline/internal/config"
+	"github.com/hookline/hookline/internal/secrets"
+	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/sqlite"
+)
+
+// Version is set at build time with -ldflags "-X github.com/hookline/hookline/internal/cli.Version=…".
+var Version = "dev"
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands = []command{
+	{"serve", "run the API and the delivery workers", runServe},
+	{"migrate", "create or upgrade the database schema, then exit", runMigrate},
+	{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
+		fmt.Fprintln(stdout, "hookline", Version)
+		return nil
+	}},
+}
+
+// errUsage marks errors whose message already says how to call the command.
+var errUsage = errors.New("usage")
+
+// Run executes the subcommand named by args[0] and returns the exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(ctx, args[1:], stdout, stderr)
+			switch {
+			case err == nil:
+				return 0
+			case errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.Is(err, errUsage):
+				return 2
+			}
+			fmt.Fprintln(stderr, "hookline:", err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "hookline: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Hookline delivers your product's events to your customers' webhooks: signed, retried, logged.")
+	fmt.Fprintln(w, "\nUsage: hookline <command> [flags]\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'hookline <command> --help' for a command's flags. Every flag can also be set")
+	fmt.Fprintln(w, "with an environment variable: HOOKLINE_ + its name in capitals, '-' as '_'.")
+}
+
+// parseConfig declares the settings on a new flag set, parses args and loads the
+// configuration.
+func parseConfig(name string, args []string, stderr io.Writer) (config.Config, error) {
+	fs := flag.NewFlagSet("hookline "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config.Register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: hookline %s [flags]\n\nFlags (a flag beats its environment variable, which beats the default):\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return config.Config{}, err
+		}
+		return config.Config{}, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return config.Config{}, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return config.Load(fs, os.Getenv)
+}
+
+// openStore opens the database named by cfg.DB with the key that encrypts
+// webhook secrets: HOOKLINE_SECRET_KEY, or a key file kept beside the database
+// (created on first use).
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
+	path, ok := sqlite.ParseDSN(cfg.DB)
+	if !ok {
+		return nil, fmt.Errorf("--db %q: unsupported database; use a SQLite file path or sqlite: URL", cfg.DB)
+	}
+	var key []byte
+	var err error
+	if cfg.SecretKey != "" {
+		if key, err = secrets.ParseKey(cfg.SecretKey); err != nil {
+			return nil, fmt.Errorf("HOOKLINE_SECRET_KEY: %w", err)
+		}
+	} else {
+		keyPath := path + ".secret-key"
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, err
+			}
+		}
+		var created bool
+		key, created, err = secrets.LoadOrCreateKeyFile(keyPath)
+		if err != nil {
+			return nil, fmt.Errorf("secret key: %w", err)
+		}
+		if created {
+			log.Warn("generated the key that encrypts webhook secrets; back it up with the database (or set HOOKLINE_SECRET_KEY)", "file", keyPath)
+		}
+	}
+	box, err := secrets.New(key)
+	if err != nil {
+		return nil, err
+	}
+	s, err := sqlite.Open(ctx, path, sqlite.Options{Secrets: box, Synchronous: cfg.SQLiteSynchronous})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hookline/hookline/internal/api"
+	"github.com/hookline/hookline/internal/config"
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/store"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig("serve", args, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	s, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	generated, err := api.Bootstrap(ctx, s, cfg.AdminKey, time.Now())
+	if err != nil {
+		return fmt.Errorf("bootstrap admin key: %w", err)
+	}
+	if generated != "" {
+		fmt.Fprintf(stdout, "\nAdmin API key (shown once, store it now):\n\n    %s\n\n", generated)
+	}
+
+	m := metrics.New()
+	engine := delivery.New(delivery.Options{
+		Store:       s,
+		Sender:      delivery.NewSender(delivery.SenderOptions{AllowPrivate: cfg.AllowPrivateTargets, BodyLimit: cfg.ResponseBodyLimit}),
+		Policy:      delivery.Policy{Schedule: cfg.RetrySchedule, Jitter: 0.1},
+		Timeout:     cfg.Timeout,
+		Lease:       cfg.Lease,
+		Workers:     cfg.Workers,
+		AutoDisable: store.AutoDisableRule{Failures: cfg.AutoDisableFailures, After: cfg.AutoDisableAfter},
+		Metrics:     m,
+		Logger:      log,
+	})
+	if err := engine.Start(ctx); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		engine.Shutdown(context.Background())
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	go purgeLoop(ctx, s, cfg, log)
+	log.Info("hookline is serving", "addr", ln.Addr().String(), "db", cfg.DB, "workers", cfg.Workers,
+		"allow_private_targets", cfg.AllowPrivateTargets)
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			engine.Shutdown(context.Background())
+			return err
+		}
+	}
+	log.Info("shutting down: finishing requests and attempts in flight", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("HTTP shutdown", "err", err)
+	}
+	if err := engine.Shutdown(sctx); err != nil {
+		log.Warn("delivery shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// purgeLoop deletes events and attempts older than the retention, in bounded
+// batches, every ten minutes.
+func purgeLoop(ctx context.Context, s store.Store, cfg config.Config, log *slog.Logger) {
+	if cfg.Retention <= 0 {
+		return
+	}
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.Purge(ctx, store.PurgeParams{Before: time.Now().Add(-cfg.Retention), Limit: 1000})
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error("purging old events failed", "err", err)
+				}
+				break
+			}
+			if n > 0 {
+				log.Info("purged old events and attempts", "rows", n)
+			}
+			if n < 1000 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

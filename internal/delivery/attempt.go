@@ -1,0 +1,187 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/profile"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// attempt makes one HTTP attempt for a claimed delivery and records its outcome.
+func (e *Engine) attempt(j job) {
+	d := &j.delivery
+	now := e.o.Now()
+	done := store.DeliveryCompleteParams{
+		DeliveryLease: store.DeliveryLease{ID: d.ID, LeaseToken: j.token},
+		WebhookID:     d.WebhookID,
+		Now:           now,
+	}
+	wh, err := e.cache.get(e.sendCtx, d.WebhookID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		done.Status, done.Error = hookline.DeliveryCancelled, "webhook was deleted"
+		e.complete(done, d, nil)
+		return
+	case err != nil:
+		e.log.Error("loading webhook failed; delivery released", "delivery", d.ID, "err", err)
+		e.keepForReleaseNow(d.ID, j.token)
+		return
+	case !wh.Active:
+		done.Status, done.Error = hookline.DeliveryCancelled, "webhook is disabled"
+		e.complete(done, d, wh)
+		return
+	}
+
+	a := &hookline.Attempt{
+		ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, WebhookID: wh.ID, EventID: j.event.ID,
+		EventType: j.event.Type, Tenant: j.event.Tenant, Number: d.Attempts + 1, StartedAt: now,
+	}
+	resp := e.send(e.sendCtx, wh, j.event, d.ID, a)
+	if e.sendCtx.Err() != nil {
+		// Aborted by a hard shutdown: not the receiver's fault, so no attempt counts.
+		e.keepForRelease(d.ID, j.token)
+		return
+	}
+	done.Attempt = a
+	done.Now = e.o.Now()
+	e.o.Metrics.AttemptDuration.Observe(resp.Duration.Seconds())
+
+	switch Judge(resp.StatusCode, resp.Err) {
+	case Success:
+		done.Status = hookline.DeliverySucceeded
+	case Retry:
+		retryAfter := ParseRetryAfter(resp.StatusCode, resp.Header, done.Now)
+		if delay, ok := e.o.Policy.NextDelay(a.Number, retryAfter); ok {
+			done.Status, done.NextAttemptAt = hookline.DeliveryPending, done.Now.Add(delay)
+		} else {
+			done.Status = hookline.DeliveryFailed
+		}
+	case Fail:
+		done.Status = hookline.DeliveryFailed
+	case Gone:
+		done.Status, done.DisableReason = hookline.DeliveryFailed, "the endpoint answered 410 Gone"
+	}
+	if done.Status == hookline.DeliveryFailed {
+		done.AutoDisable = e.o.AutoDisable
+	}
+	e.complete(done, d, wh)
+}
+
+// send renders and makes the request, filling the attempt's outcome.
+func (e *Engine) send(ctx context.Context, wh *hookline.Webhook, ev *hookline.Event, deliveryID string, a *hookline.Attempt) Response {
+	req, err := profile.RenderStandard(profile.Message{Event: ev, Webhook: wh, DeliveryID: deliveryID, Attempt: a.Number, SentAt: a.StartedAt})
+	var resp Response
+	if err != nil {
+		resp.Err = err
+	} else {
+		a.RequestHeaders = HeaderMap(req.Header)
+		resp = e.o.Sender.Send(ctx, wh.URL, req.Header, req.Body, e.o.Timeout)
+	}
+	a.StatusCode = resp.StatusCode
+	a.DurationMS = resp.Duration.Milliseconds()
+	a.ResponseHeaders = HeaderMap(resp.Header)
+	a.ResponseBody = resp.Body
+	if resp.Err != nil {
+		a.Error = resp.Err.Error()
+	} else if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		a.Error = "HTTP " + strconv.Itoa(resp.StatusCode)
+	}
+	return resp
+}
+
+// complete stores an outcome, retrying briefly if the store is unavailable (if it
+// stays so, the lease runs out and the delivery is attempted again: at least once).
+func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, wh *hookline.Webhook) {
+	var res []store.DeliveryCompleteResult
+	var err error
+	for i, backoff := 0, 50*time.Millisecond; i < 6; i, backoff = i+1, backoff*2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		res, err = e.o.Store.DeliveryComplete(ctx, []store.DeliveryCompleteParams{p})
+		cancel()
+		if err == nil {
+			break
+		}
+		time.Sleep(backoff)
+	}
+	if err != nil {
+		e.log.Error("recording an attempt failed; the delivery will be retried when its lease ends", "delivery", d.ID, "err", err)
+		return
+	}
+	r := res[0]
+	if p.Attempt != nil {
+		outcome := "retry"
+		switch p.Status {
+		case hookline.DeliverySucceeded:
+			outcome = "success"
+		case hookline.DeliveryFailed:
+			outcome = "failed"
+		}
+		e.o.Metrics.Attempts.WithLabelValues(outcome).Inc()
+	}
+	if !r.Applied {
+		return
+	}
+	switch p.Status {
+	case hookline.DeliveryPending:
+		e.scheduleWake(p.NextAttemptAt)
+		return
+	case hookline.DeliverySucceeded, hookline.DeliveryCancelled:
+		e.o.Metrics.DeliveriesEnded.WithLabelValues(p.Status).Inc()
+		return
+	}
+	e.o.Metrics.DeliveriesEnded.WithLabelValues(p.Status).Inc()
+	if d.Tenant != hookline.TenantOps {
+		e.emitOps(hookline.EventDeliveryFailed, deliveryFailedData{
+			DeliveryID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, EventType: d.EventType,
+			Tenant: d.Tenant, Attempts: p.Attempt.Number, LastHTTPStatus: p.Attempt.StatusCode, LastError: p.Attempt.Error,
+		})
+	}
+	if r.WebhookDisabled && wh != nil {
+		e.cache.invalidate(wh.ID, wh.Tenant)
+		e.o.Metrics.WebhooksDisabled.Inc()
+		e.log.Warn("webhook disabled", "webhook", wh.ID, "tenant", wh.Tenant, "reason", r.DisabledReason)
+		e.emitOps(hookline.EventWebhookDisabled, webhookDisabledData{
+			WebhookID: wh.ID, Tenant: wh.Tenant, URL: wh.URL, Reason: r.DisabledReason,
+		})
+	}
+}
+
+func (e *Engine) keepForReleaseNow(id, token string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.o.Store.DeliveryRelease(ctx, []store.DeliveryLease{{ID: id, LeaseToken: token}}); err != nil {
+		e.log.Error("releasing a delivery failed; it will be retried when its lease ends", "delivery", id, "err", err)
+	}
+}
+
+type deliveryFailedData struct {
+	DeliveryID     string `json:"delivery_id"`
+	WebhookID      string `json:"webhook_id"`
+	EventID        string `json:"event_id"`
+	EventType      string `json:"event_type"`
+	Tenant         string `json:"tenant"`
+	Attempts       int    `json:"attempts"`
+	LastHTTPStatus int    `json:"last_http_status"`
+	LastError      string `json:"last_error"`
+}
+
+type webhookDisabledData struct {
+	WebhookID string `json:"webhook_id"`
+	Tenant    string `json:"tenant"`
+	URL       string `json:"url"`
+	Reason    string `json:"reason"`
+}
+
+// emitOps publishes an operational event in the reserved tenant.
+func (e *Engine) emitOps(eventType string, data any) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := e.Publish(ctx, []PublishParams{{Tenant: hookline.TenantOps, Type: eventType, Data: marshalOps(data)}})
+	if err != nil {
+		e.log.Error("publishing an operational event failed", "type", eventType, "err", err)
+	}
+}

@@ -1,0 +1,340 @@
+// Package delivery is the delivery engine: it publishes events (storing them with
+// their deliveries in one commit), hands fresh deliveries straight to its workers
+// (the fast path), claims due deliveries from the store with leases (retries, and
+// whatever a crashed process left), makes the HTTP attempts, decides retries and
+// auto-disable, and emits operational events.
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// Options configure an Engine.
+type Options struct {
+	Store       store.Store
+	Sender      *Sender
+	Policy      Policy
+	Timeout     time.Duration
+	Lease       time.Duration
+	Workers     int
+	AutoDisable store.AutoDisableRule
+	Metrics     *metrics.Metrics
+	Logger      *slog.Logger
+	// QueueSize bounds deliveries claimed by this process and not yet finished;
+	// 16 × Workers when zero.
+	QueueSize int
+	// PollInterval is how often the store is asked for due deliveries when nothing
+	// wakes the engine sooner; 1 s when zero.
+	PollInterval time.Duration
+	// ClaimBatch is the most deliveries one claim takes; 256 when zero.
+	ClaimBatch int
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+type job struct {
+	delivery hookline.Delivery
+	event    *hookline.Event
+	token    string
+}
+
+// Engine delivers events. Create it with New, then Start; Shutdown stops it.
+type Engine struct {
+	o     Options
+	log   *slog.Logger
+	cache *webhookCache
+
+	jobs    chan job
+	inUse   atomic.Int64 // claimed by this process: queued or in flight
+	starved atomic.Bool  // the claim loop stopped for lack of room
+	wake    chan struct{}
+
+	wakeMu sync.Mutex
+	wakeAt time.Time // earliest retry this process scheduled
+
+	pushMu sync.RWMutex // held for reading while pushing jobs; Shutdown closes jobs under it
+	closed bool
+
+	node     string
+	tokenSeq atomic.Uint64
+
+	claimCancel context.CancelFunc
+	claimDone   chan struct{}
+	sendCtx     context.Context
+	sendCancel  context.CancelFunc
+	stopping    atomic.Bool
+	workers     sync.WaitGroup
+	releaseMu   sync.Mutex
+	toRelease   []store.DeliveryLease
+}
+
+// New returns an Engine; nothing runs until Start.
+func New(o Options) *Engine {
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 16 * o.Workers
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.ClaimBatch <= 0 {
+		o.ClaimBatch = 256
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
+	}
+	e := &Engine{
+		o:     o,
+		log:   o.Logger.With("component", "delivery"),
+		cache: newWebhookCache(o.Store, 5*time.Second),
+		jobs:  make(chan job, o.QueueSize),
+		wake:  make(chan struct{}, 1),
+		node:  hookline.NewID("node_"),
+	}
+	e.sendCtx, e.sendCancel = context.WithCancel(context.Background())
+	return e
+}
+
+// Start launches the workers and the claim loop. On a single-node store it first
+// frees every lease left by a previous process, so work a crash interrupted
+// resumes at once instead of when the lease would have expired.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.o.Store.SingleNode() {
+		n, err := e.o.Store.DeliveryReleaseAll(ctx, e.o.Now())
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			e.log.Info("resuming deliveries left in flight by a previous run", "count", n)
+		}
+	}
+	for range e.o.Workers {
+		e.workers.Add(1)
+		go e.worker()
+	}
+	claimCtx, cancel := context.WithCancel(context.Background())
+	e.claimCancel = cancel
+	e.claimDone = make(chan struct{})
+	go e.claimLoop(claimCtx)
+	return nil
+}
+
+// Shutdown stops claiming, lets attempts in flight finish until ctx ends (then
+// aborts them), and gives back to the store every delivery claimed but not
+// attempted, so another process — or the next start — takes it at once.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.stopping.Store(true)
+	if e.claimCancel != nil {
+		e.claimCancel()
+		<-e.claimDone
+	}
+	e.pushMu.Lock()
+	if !e.closed {
+		e.closed = true
+		close(e.jobs)
+	}
+	e.pushMu.Unlock()
+
+	done := make(chan struct{})
+	go func() { e.workers.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("delivery: attempts still in flight at the shutdown deadline were aborted and released: %w", ctx.Err())
+		e.sendCancel()
+		<-done
+	}
+	e.releaseMu.Lock()
+	leases := e.toRelease
+	e.toRelease = nil
+	e.releaseMu.Unlock()
+	if len(leases) > 0 {
+		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if rerr := e.o.Store.DeliveryRelease(rctx, leases); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		e.log.Info("released claimed deliveries for the next process", "count", len(leases))
+	}
+	return err
+}
+
+// Notify wakes the claim loop: new due work may be in the store.
+func (e *Engine) Notify() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// WebhookChanged must be called after a webhook is created, changed or deleted,
+// so the engine stops using its cached copy.
+func (e *Engine) WebhookChanged(id, tenant string) {
+	e.cache.invalidate(id, tenant)
+}
+
+func (e *Engine) newToken() string {
+	return e.node + "." + strconv.FormatUint(e.tokenSeq.Add(1), 36)
+}
+
+// take reserves up to n queue slots and returns how many it got.
+func (e *Engine) take(n int) int {
+	for {
+		cur := e.inUse.Load()
+		free := int64(e.o.QueueSize) - cur
+		if free <= 0 {
+			return 0
+		}
+		got := min(int64(n), free)
+		if e.inUse.CompareAndSwap(cur, cur+got) {
+			e.o.Metrics.QueueInUse.Set(float64(cur + got))
+			return int(got)
+		}
+	}
+}
+
+func (e *Engine) give(n int) {
+	if n == 0 {
+		return
+	}
+	v := e.inUse.Add(int64(-n))
+	e.o.Metrics.QueueInUse.Set(float64(v))
+	if e.starved.CompareAndSwap(true, false) {
+		e.Notify()
+	}
+}
+
+// scheduleWake makes the claim loop look again at t (a retry this process set).
+func (e *Engine) scheduleWake(t time.Time) {
+	e.wakeMu.Lock()
+	if e.wakeAt.IsZero() || t.Before(e.wakeAt) {
+		e.wakeAt = t
+	}
+	e.wakeMu.Unlock()
+	e.Notify() // the loop recomputes its timer
+}
+
+func (e *Engine) nextPoll() time.Duration {
+	d := e.o.PollInterval
+	e.wakeMu.Lock()
+	defer e.wakeMu.Unlock()
+	if !e.wakeAt.IsZero() {
+		until := e.wakeAt.Sub(e.o.Now())
+		if until <= 0 {
+			e.wakeAt = time.Time{}
+			return 0
+		}
+		d = min(d, until+time.Millisecond)
+	}
+	return d
+}
+
+func (e *Engine) claimLoop(ctx context.Context) {
+	defer close(e.claimDone)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-timer.C:
+		}
+		e.claimDue(ctx)
+		timer.Reset(e.nextPoll())
+	}
+}
+
+// claimDue claims due deliveries until none is left or the queue is full.
+func (e *Engine) claimDue(ctx context.Context) {
+	for ctx.Err() == nil {
+		n := e.take(e.o.ClaimBatch)
+		if n == 0 {
+			e.starved.Store(true)
+			if e.inUse.Load() < int64(e.o.QueueSize) && e.starved.CompareAndSwap(true, false) {
+				continue // a slot came free between the two checks
+			}
+			return
+		}
+		now := e.o.Now()
+		token := e.newToken()
+		claimed, err := e.o.Store.DeliveryClaim(ctx, store.DeliveryClaimParams{
+			Now: now, LeaseUntil: now.Add(e.o.Lease), LeaseToken: token, Limit: n,
+		})
+		e.give(n - len(claimed))
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("claiming due deliveries failed; will retry", "err", err)
+			}
+			return
+		}
+		if !e.push(claimed) {
+			return
+		}
+		if len(claimed) < n {
+			return
+		}
+	}
+}
+
+// push queues claimed deliveries; after Shutdown began it keeps them for release.
+func (e *Engine) push(claimed []store.ClaimedDelivery) bool {
+	e.pushMu.RLock()
+	defer e.pushMu.RUnlock()
+	for i := range claimed {
+		c := &claimed[i]
+		if e.closed {
+			e.keepForRelease(c.Delivery.ID, c.LeaseToken)
+			e.give(1)
+			continue
+		}
+		ev := c.Event
+		e.jobs <- job{delivery: c.Delivery, event: &ev, token: c.LeaseToken}
+	}
+	return !e.closed
+}
+
+func (e *Engine) keepForRelease(id, token string) {
+	e.releaseMu.Lock()
+	e.toRelease = append(e.toRelease, store.DeliveryLease{ID: id, LeaseToken: token})
+	e.releaseMu.Unlock()
+}
+
+func (e *Engine) worker() {
+	defer e.workers.Done()
+	for j := range e.jobs {
+		if e.stopping.Load() {
+			e.keepForRelease(j.delivery.ID, j.token)
+		} else {
+			e.attempt(j)
+		}
+		e.give(1)
+	}
+}
+
+// marshalOps encodes an operational event's data.
+func marshalOps(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}

@@ -1,0 +1,122 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// PublishParams is one event to publish. Data must already be valid, compact JSON.
+type PublishParams struct {
+	Tenant         string
+	Type           string
+	Data           json.RawMessage
+	IdempotencyKey string
+	// Timestamp is when the event happened; the publish time when zero.
+	Timestamp time.Time
+}
+
+// Publish stores events and their deliveries to every matching active webhook of
+// their tenant in one durable commit, then starts the first attempts at once.
+// A repeated idempotency key returns the stored event and creates nothing.
+func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.EventInsertResult, error) {
+	now := e.o.Now().UTC().Truncate(time.Millisecond) // the precision stored
+	first := e.o.Policy.FirstDelay()
+	token := e.newToken()
+	ins := make([]store.EventInsertParams, len(ps))
+	reserved, unclaimed := 0, 0
+
+	e.pushMu.RLock()
+	defer e.pushMu.RUnlock()
+	for i, p := range ps {
+		whs, err := e.cache.active(ctx, p.Tenant)
+		if err != nil {
+			e.give(reserved)
+			return nil, err
+		}
+		ts := p.Timestamp
+		if ts.IsZero() {
+			ts = now
+		}
+		ev := &hookline.Event{
+			ID: hookline.NewID(hookline.PrefixEvent), Tenant: p.Tenant, Type: p.Type, Data: p.Data,
+			IdempotencyKey: p.IdempotencyKey, Timestamp: ts.UTC(), CreatedAt: now,
+		}
+		ins[i].Event = ev
+		for _, wh := range whs {
+			if !wh.Matches(p.Type) {
+				continue
+			}
+			di := store.DeliveryInsert{
+				ID: hookline.NewID(hookline.PrefixDelivery), WebhookID: wh.ID, Ordered: wh.Ordered,
+				NextAttemptAt: now.Add(first),
+			}
+			// Fast path: a delivery due now that this process has room for is stored
+			// already claimed and handed to a worker after the commit, without a
+			// round trip through the claim query.
+			if first == 0 && !wh.Ordered && !e.closed && e.take(1) == 1 {
+				di.LeaseToken, di.NextAttemptAt = token, now.Add(e.o.Lease)
+				reserved++
+			} else {
+				unclaimed++
+			}
+			ins[i].Deliveries = append(ins[i].Deliveries, di)
+		}
+	}
+
+	results, err := e.o.Store.EventInsert(ctx, ins)
+	if err != nil {
+		e.give(reserved)
+		return nil, err
+	}
+	for i, r := range results {
+		if !r.Created {
+			for _, di := range ins[i].Deliveries {
+				if di.LeaseToken != "" {
+					e.give(1)
+				}
+			}
+			continue
+		}
+		e.o.Metrics.EventsPublished.Inc()
+		for k, d := range r.Deliveries {
+			if ins[i].Deliveries[k].LeaseToken != "" {
+				e.jobs <- job{delivery: d, event: r.Event, token: token}
+			}
+		}
+	}
+	switch {
+	case unclaimed > 0 && first == 0:
+		e.Notify()
+	case unclaimed > 0:
+		e.scheduleWake(now.Add(first))
+	}
+	return results, nil
+}
+
+// testData is the data of the webhook.test event.
+var testData = json.RawMessage(`{"message":"This is a test webhook from Hookline"}`)
+
+// Test sends a webhook.test event to wh now, synchronously, records the attempt
+// in the webhook's logs and returns it. It works on inactive webhooks too, so a
+// fixed endpoint can be checked before it is turned back on.
+func (e *Engine) Test(ctx context.Context, wh *hookline.Webhook) (*hookline.Attempt, error) {
+	now := e.o.Now()
+	ev := &hookline.Event{
+		ID: hookline.NewID(hookline.PrefixEvent), Tenant: wh.Tenant, Type: hookline.EventWebhookTest,
+		Data: testData, Timestamp: now.UTC(), CreatedAt: now,
+	}
+	a := &hookline.Attempt{
+		ID: hookline.NewID(hookline.PrefixAttempt), WebhookID: wh.ID, EventID: ev.ID,
+		EventType: ev.Type, Tenant: wh.Tenant, Number: 1, StartedAt: now,
+	}
+	e.send(ctx, wh, ev, "", a)
+	if err := e.o.Store.AttemptInsert(ctx, a); err != nil {
+		return a, fmt.Errorf("delivery: record test attempt: %w", err)
+	}
+	return a, nil
+}

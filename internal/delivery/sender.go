@@ -1,0 +1,138 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SenderOptions configure the HTTP side of deliveries.
+type SenderOptions struct {
+	// AllowPrivate lets requests reach loopback and private addresses.
+	AllowPrivate bool
+	// BodyLimit is how many bytes of a response body are kept for the logs.
+	BodyLimit int
+	// MaxConnsPerHost bounds connections to one receiver host.
+	MaxConnsPerHost int
+}
+
+// Sender makes delivery requests. It never follows redirects, ignores proxy
+// environment variables (a proxy would hide the real target from the guard) and
+// checks every resolved address with the private-address guard unless allowed.
+type Sender struct {
+	client    *http.Client
+	bodyLimit int
+}
+
+// NewSender returns a Sender.
+func NewSender(o SenderOptions) *Sender {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if !o.AllowPrivate {
+		dialer.Control = guardControl
+	}
+	if o.MaxConnsPerHost <= 0 {
+		o.MaxConnsPerHost = 64
+	}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   o.MaxConnsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &Sender{
+		client: &http.Client{
+			Transport:     tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		bodyLimit: o.BodyLimit,
+	}
+}
+
+// Response is what came back from one request.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	// Body is the first BodyLimit bytes of the response body, as text.
+	Body     string
+	Duration time.Duration
+	Err      error
+}
+
+// Send POSTs body to url with header and waits at most timeout.
+func (s *Sender) Send(ctx context.Context, url string, header http.Header, body []byte, timeout time.Duration) Response {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return Response{Err: err}
+	}
+	req.Header = header
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return Response{Duration: time.Since(start), Err: describe(err, timeout)}
+	}
+	defer resp.Body.Close()
+	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, int64(s.bodyLimit)))
+	// Drain a little more so the connection can be reused; a receiver that sends
+	// megabytes back gets its connection closed instead.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return Response{
+		StatusCode: resp.StatusCode,
+		Header:     resp.Header,
+		Body:       toText(excerpt),
+		Duration:   time.Since(start),
+	}
+}
+
+// describe turns transport errors into messages a person can act on.
+func describe(err error, timeout time.Duration) error {
+	var blocked *BlockedError
+	switch {
+	case errors.As(err, &blocked):
+		return blocked
+	case errors.Is(err, context.DeadlineExceeded):
+		return errors.New("request timeout after " + timeout.String())
+	}
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}
+
+func toText(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// HeaderMap flattens a header to its first values, for the logs.
+func HeaderMap(h http.Header) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(h))
+	for k, v := range h {
+		if len(m) >= 50 {
+			break
+		}
+		if len(v) > 0 {
+			m[k] = v[0]
+		}
+	}
+	return m
+}

@@ -1,0 +1,65 @@
+package hookline
+
+import "time"
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliverySucceeded = "succeeded"
+	DeliveryFailed    = "failed"
+	DeliveryCancelled = "cancelled"
+)
+
+// ValidDeliveryStatus reports whether s is one of the delivery statuses.
+func ValidDeliveryStatus(s string) bool {
+	switch s {
+	case DeliveryPending, DeliverySucceeded, DeliveryFailed, DeliveryCancelled:
+		return true
+	}
+	return false
+}
+
+// Delivery is one event on its way to one webhook.
+type Delivery struct {
+	ID        string `json:"id"`
+	EventID   string `json:"event_id"`
+	WebhookID string `json:"webhook_id"`
+	Tenant    string `json:"tenant"`
+	EventType string `json:"event_type"`
+	Status    string `json:"status"`
+	Attempts  int    `json:"attempts"`
+	// NextAttemptAt is when the next attempt is due; nil once the delivery ended.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	LastStatus    int        `json:"last_http_status,omitempty"`
+	LastError     string     `json:"last_error,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	// AttemptList is filled by the single-delivery read.
+	AttemptList []Attempt `json:"attempts_list,omitempty"`
+}
+
+// Attempt is one HTTP request made for a delivery (or for a webhook test).
+type Attempt struct {
+	ID              string            `json:"id"`
+	DeliveryID      string            `json:"delivery_id,omitempty"`
+	WebhookID       string            `json:"webhook_id"`
+	EventID         string            `json:"event_id"`
+	EventType       string            `json:"event"`
+	Tenant          string            `json:"tenant"`
+	Number          int               `json:"attempt"`
+	StartedAt       time.Time         `json:"timestamp"`
+	DurationMS      int64             `json:"response_time_ms"`
+	StatusCode      int               `json:"http_status"`
+	RequestHeaders  map[string]string `json:"request_headers,omitempty"`
+	ResponseHeaders map[string]string `json:"response_headers,omitempty"`
+	ResponseBody    string            `json:"response_body,omitempty"`
+	Error           string            `json:"error,omitempty"`
+}
+
+// RetryCount is how many attempts came before this one (the delivery-log field).
+func (a *Attempt) RetryCount() int {
+	if a.Number <= 1 {
+		return 0
+	}
+	return a.Number - 1
+}

@@ -1,0 +1,119 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+const apiKeyColumns = `id, name, scopes, tenant, rate_limit, prefix, hash, created_at`
+
+func scanAPIKey(row scanner) (*hookline.APIKey, error) {
+	var (
+		k       hookline.APIKey
+		scopes  string
+		created int64
+	)
+	if err := row.Scan(&k.ID, &k.Name, &scopes, &k.Tenant, &k.RateLimit, &k.Prefix, &k.Hash, &created); err != nil {
+		return nil, err
+	}
+	k.Scopes = unmarshal[[]string](scopes)
+	k.CreatedAt = fromMS(created)
+	return &k, nil
+}
+
+// APIKeyCreate implements store.Store.
+func (s *Store) APIKeyCreate(ctx context.Context, k *hookline.APIKey) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+apiKeyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			k.ID, k.Name, marshal(k.Scopes), k.Tenant, k.RateLimit, k.Prefix, k.Hash, ms(k.CreatedAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: create api key: %w", err)
+	}
+	return nil
+}
+
+// APIKeyGet implements store.Store.
+func (s *Store) APIKeyGet(ctx context.Context, id string) (*hookline.APIKey, error) {
+	k, err := scanAPIKey(s.r.QueryRowContext(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE id = ?", id))
+	if err != nil {
+		return nil, fmt.Errorf("store: get api key: %w", interpretError(err))
+	}
+	return k, nil
+}
+
+// APIKeyGetByHash implements store.Store.
+func (s *Store) APIKeyGetByHash(ctx context.Context, hash []byte) (*hookline.APIKey, error) {
+	k, err := scanAPIKey(s.r.QueryRowContext(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE hash = ?", hash))
+	if err != nil {
+		return nil, fmt.Errorf("store: get api key: %w", interpretError(err))
+	}
+	return k, nil
+}
+
+// APIKeyList implements store.Store.
+func (s *Store) APIKeyList(ctx context.Context, p store.APIKeyListParams) ([]hookline.APIKey, error) {
+	q := "SELECT " + apiKeyColumns + " FROM api_keys WHERE 1=1"
+	var args []any
+	if p.Tenant != "" {
+		q += " AND tenant = ?"
+		args = append(args, p.Tenant)
+	}
+	if p.Cursor != "" {
+		q += " AND id < ?"
+		args = append(args, p.Cursor)
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit(p.Limit))
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list api keys: %w", interpretError(err))
+	}
+	defer rows.Close()
+	out := []hookline.APIKey{}
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list api keys: %w", err)
+		}
+		out = append(out, *k)
+	}
+	return out, interpretError(rows.Err())
+}
+
+// APIKeyDelete implements store.Store.
+func (s *Store) APIKeyDelete(ctx context.Context, id string) error {
+	return s.deleteOne(ctx, "api key", "DELETE FROM api_keys WHERE id = ?", id)
+}
+
+// APIKeyCount implements store.Store.
+func (s *Store) APIKeyCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM api_keys").Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count api keys: %w", interpretError(err))
+	}
+	return n, nil
+}
+
+// deleteOne runs a DELETE that must remove exactly one row; ErrNotFound otherwise.
+func (s *Store) deleteOne(ctx context.Context, noun, q string, args ...any) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete %s: %w", noun, err)
+	}
+	return nil
+}

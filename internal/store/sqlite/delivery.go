@@ -1,0 +1,297 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+const deliveryColumns = `id, event_id, webhook_id, tenant, event_type, status, attempts, next_attempt_at,
+	last_status, last_error, created_at, updated_at`
+
+func scanDelivery(row scanner) (*hookline.Delivery, error) {
+	var (
+		d                hookline.Delivery
+		next             sql.NullInt64
+		created, updated int64
+	)
+	if err := row.Scan(&d.ID, &d.EventID, &d.WebhookID, &d.Tenant, &d.EventType, &d.Status, &d.Attempts,
+		&next, &d.LastStatus, &d.LastError, &created, &updated); err != nil {
+		return nil, err
+	}
+	d.NextAttemptAt = nullMS(next)
+	d.CreatedAt, d.UpdatedAt = fromMS(created), fromMS(updated)
+	return &d, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func queryDeliveries(ctx context.Context, db querier, q string, args ...any) ([]hookline.Delivery, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []hookline.Delivery{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
+}
+
+// DeliveryClaim implements store.Store. The single writer connection serialises
+// claims, so no two claims can take the same row.
+func (s *Store) DeliveryClaim(ctx context.Context, p store.DeliveryClaimParams) ([]store.ClaimedDelivery, error) {
+	var out []store.ClaimedDelivery
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		ds, err := queryDeliveries(ctx, tx, `UPDATE deliveries
+			SET next_attempt_at = ?, lease_token = ?, updated_at = ?
+			WHERE id IN (
+				SELECT d.id FROM deliveries d
+				WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+				  AND (d.ordered = 0 OR d.id = (
+					SELECT min(d2.id) FROM deliveries d2 WHERE d2.webhook_id = d.webhook_id AND d2.status = 'pending'))
+				ORDER BY d.next_attempt_at
+				LIMIT ?)
+			RETURNING `+deliveryColumns,
+			ms(p.LeaseUntil), p.LeaseToken, ms(p.Now), ms(p.Now), p.Limit)
+		if err != nil || len(ds) == 0 {
+			return err
+		}
+		ids := make([]any, len(ds))
+		for i, d := range ds {
+			ids[i] = d.EventID
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT "+eventColumns+" FROM events WHERE id IN ("+placeholders(len(ids))+")", ids...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		events := map[string]*hookline.Event{}
+		for rows.Next() {
+			e, err := scanEvent(rows)
+			if err != nil {
+				return err
+			}
+			events[e.ID] = e
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, d := range ds {
+			e := events[d.EventID]
+			if e == nil {
+				return fmt.Errorf("delivery %s: event %s missing", d.ID, d.EventID)
+			}
+			out = append(out, store.ClaimedDelivery{Delivery: d, Event: *e, LeaseToken: p.LeaseToken})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// DeliveryComplete implements store.Store.
+func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryCompleteParams) ([]store.DeliveryCompleteResult, error) {
+	out := make([]store.DeliveryCompleteResult, len(ps))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i, p := range ps {
+			r, err := completeDelivery(ctx, tx, p)
+			if err != nil {
+				return err
+			}
+			out[i] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: complete deliveries: %w", err)
+	}
+	return out, nil
+}
+
+func completeDelivery(ctx context.Context, tx *sql.Tx, p store.DeliveryCompleteParams) (store.DeliveryCompleteResult, error) {
+	var res store.DeliveryCompleteResult
+	var number, status any // NULL keeps the column as it is
+	lastError := p.Error
+	if a := p.Attempt; a != nil {
+		if err := insertAttempt(ctx, tx, a); err != nil {
+			return res, err
+		}
+		number, status, lastError = a.Number, a.StatusCode, a.Error
+	}
+	var next any
+	if p.Status == hookline.DeliveryPending {
+		next = ms(p.NextAttemptAt)
+	}
+	r, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = ?, attempts = coalesce(?, attempts),
+		next_attempt_at = ?, lease_token = NULL, last_status = coalesce(?, last_status), last_error = ?,
+		updated_at = ?
+		WHERE id = ? AND lease_token = ?`,
+		p.Status, number, next, status, lastError, ms(p.Now), p.ID, p.LeaseToken)
+	if err != nil {
+		return res, err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return res, nil
+	}
+	res.Applied = true
+	switch p.Status {
+	case hookline.DeliverySucceeded:
+		if _, err := tx.ExecContext(ctx, "UPDATE webhooks SET failed_streak = 0, last_success_at = ? WHERE id = ?", ms(p.Now), p.WebhookID); err != nil {
+			return res, err
+		}
+	case hookline.DeliveryFailed:
+		var streak int
+		var since int64
+		var active int
+		err := tx.QueryRowContext(ctx, `UPDATE webhooks SET failed_streak = failed_streak + 1 WHERE id = ?
+			RETURNING failed_streak, coalesce(last_success_at, created_at), active`, p.WebhookID).Scan(&streak, &since, &active)
+		if err != nil && err != sql.ErrNoRows {
+			return res, err
+		}
+		rule := p.AutoDisable
+		if err == nil && active == 1 && p.DisableReason == "" && rule.Failures > 0 && streak >= rule.Failures &&
+			!fromMS(since).After(p.Now.Add(-rule.After)) {
+			p.DisableReason = fmt.Sprintf("auto-disabled: %d deliveries in a row failed and no success for %s", streak, rule.After)
+		}
+	}
+	if p.DisableReason != "" {
+		r, err := tx.ExecContext(ctx, "UPDATE webhooks SET active = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND active = 1",
+			p.DisableReason, ms(p.Now), p.WebhookID)
+		if err != nil {
+			return res, err
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			res.WebhookDisabled, res.DisabledReason = true, p.DisableReason
+		}
+	}
+	return res, nil
+}
+
+// DeliveryRelease implements store.Store.
+func (s *Store) DeliveryRelease(ctx context.Context, ls []store.DeliveryLease) error {
+	now := ms(time.Now())
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, l := range ls {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?, lease_token = NULL
+				WHERE id = ? AND lease_token = ? AND status = 'pending'`, now, l.ID, l.LeaseToken); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: release deliveries: %w", err)
+	}
+	return nil
+}
+
+// DeliveryReleaseAll implements store.Store.
+func (s *Store) DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, error) {
+	r, err := s.w.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?, lease_token = NULL
+		WHERE status = 'pending' AND lease_token IS NOT NULL`, ms(now))
+	if err != nil {
+		return 0, fmt.Errorf("store: release all deliveries: %w", interpretError(err))
+	}
+	return r.RowsAffected()
+}
+
+// DeliveryRetry implements store.Store.
+func (s *Store) DeliveryRetry(ctx context.Context, p store.DeliveryRetryParams) (*hookline.Delivery, error) {
+	var d *hookline.Delivery
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = scanDelivery(tx.QueryRowContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
+			lease_token = NULL, updated_at = ? WHERE id = ? RETURNING `+deliveryColumns, ms(p.Now), ms(p.Now), p.ID))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: retry delivery: %w", err)
+	}
+	return d, nil
+}
+
+// DeliveryGet implements store.Store.
+func (s *Store) DeliveryGet(ctx context.Context, id string) (*hookline.Delivery, error) {
+	d, err := scanDelivery(s.r.QueryRowContext(ctx, "SELECT "+deliveryColumns+" FROM deliveries WHERE id = ?", id))
+	if err != nil {
+		return nil, fmt.Errorf("store: get delivery: %w", interpretError(err))
+	}
+	return d, nil
+}
+
+// DeliveryList implements store.Store.
+func (s *Store) DeliveryList(ctx context.Context, p store.DeliveryListParams) ([]hookline.Delivery, error) {
+	q := "SELECT " + deliveryColumns + " FROM deliveries WHERE 1=1"
+	var args []any
+	for _, f := range []struct{ col, val string }{
+		{"tenant", p.Tenant}, {"webhook_id", p.WebhookID}, {"event_id", p.EventID}, {"status", p.Status},
+	} {
+		if f.val != "" {
+			q += " AND " + f.col + " = ?"
+			args = append(args, f.val)
+		}
+	}
+	if p.Cursor != "" {
+		q += " AND id < ?"
+		args = append(args, p.Cursor)
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit(p.Limit))
+	ds, err := queryDeliveries(ctx, s.r, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list deliveries: %w", interpretError(err))
+	}
+	return ds, nil
+}
+
+// DeliveryCountPending implements store.Store.
+func (s *Store) DeliveryCountPending(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM deliveries WHERE status = 'pending'").Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count pending: %w", interpretError(err))
+	}
+	return n, nil
+}
+
+// Purge implements store.Store.
+func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
+	var total int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE id IN (
+			SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, ms(p.Before), limit(p.Limit))
+		if err != nil {
+			return err
+		}
+		n, _ := r.RowsAffected()
+		total += n
+		r, err = tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (
+			SELECT e.id FROM events e WHERE e.created_at < ?
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+			LIMIT ?)`, ms(p.Before), limit(p.Limit))
+		if err != nil {
+			return err
+		}
+		n, _ = r.RowsAffected()
+		total += n
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: purge: %w", err)
+	}
+	return total, nil
+}

@@ -1,0 +1,248 @@
+// Package sqlite is the embedded storage driver: one SQLite file in WAL mode, one
+// writer connection (SQLite admits one writer; queuing in Go beats spinning on
+// SQLITE_BUSY) and a small pool of readers. It uses modernc.org/sqlite, a pure-Go
+// translation of SQLite, so `go run` needs no C compiler.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hookline/hookline/internal/secrets"
+	"github.com/hookline/hookline/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configure the driver.
+type Options struct {
+	// Secrets seals webhook secrets before they are written and opens them when
+	// read. Required.
+	Secrets *secrets.Box
+	// Synchronous is SQLite's synchronous pragma: FULL (default, an acknowledged
+	// commit survives power loss) or NORMAL (survives a process crash only).
+	Synchronous string
+}
+
+// Store is the SQLite driver.
+type Store struct {
+	w    *sql.DB // one connection: every write goes through it
+	r    *sql.DB // readers
+	box  *secrets.Box
+	path string
+}
+
+var _ store.Store = (*Store)(nil)
+
+// ParseDSN tells whether db names a SQLite database and returns its file path. It
+// accepts a plain path, "sqlite:PATH", "sqlite://PATH" and "file:PATH".
+func ParseDSN(db string) (path string, ok bool) {
+	switch {
+	case strings.HasPrefix(db, "sqlite://"):
+		return strings.TrimPrefix(db, "sqlite://"), true
+	case strings.HasPrefix(db, "sqlite:"):
+		return strings.TrimPrefix(db, "sqlite:"), true
+	case strings.HasPrefix(db, "file:"):
+		return strings.TrimPrefix(db, "file:"), true
+	case strings.Contains(db, "://"):
+		return "", false
+	}
+	return db, true
+}
+
+// Open opens (creating if needed) the database file at path.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.Secrets == nil {
+		return nil, errors.New("sqlite: Options.Secrets is required")
+	}
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	sync := strings.ToUpper(opts.Synchronous)
+	if sync == "" {
+		sync = "FULL"
+	}
+	if sync != "FULL" && sync != "NORMAL" {
+		return nil, fmt.Errorf("sqlite: synchronous must be FULL or NORMAL, got %q", opts.Synchronous)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous("+sync+")")
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	r.SetConnMaxIdleTime(0)
+	return &Store{w: w, r: r, box: opts.Secrets, path: path}, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// SingleNode is true: one SQLite file serves one Hookline process.
+func (s *Store) SingleNode() bool { return true }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", interpretError(err))
+	}
+	return nil
+}
+
+// Migrate applies the embedded migrations not yet applied, in order, each in its
+// own transaction.
+func (s *Store) Migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		base := strings.TrimPrefix(f, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("store: migration %s: name must start with a number", base)
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it.
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return interpretError(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return interpretError(err)
+	}
+	return interpretError(tx.Commit())
+}
+
+// interpretError maps driver errors to the store's sentinels.
+func interpretError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", store.ErrConflict, err)
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
+			return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+		}
+	}
+	return err
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func nullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func marshal(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func unmarshal[T any](s string) T {
+	var v T
+	_ = json.Unmarshal([]byte(s), &v)
+	return v
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func limit(n int) int {
+	if n <= 0 || n > 1000 {
+		return 100
+	}
+	return n
+}
+
+// placeholders returns "?,?,…" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+type scanner interface{ Scan(dest ...any) error }

@@ -1,0 +1,150 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+const webhookColumns = `id, tenant, url, description, events, secret, active, profile, headers,
+	metadata, ordered, disabled_reason, failed_streak, last_success_at, created_at, updated_at`
+
+func (s *Store) scanWebhook(row scanner) (*hookline.Webhook, error) {
+	var (
+		w                             hookline.Webhook
+		events, secret, headers, meta string
+		active, ordered               int
+		lastSuccess                   sql.NullInt64
+		created, updated              int64
+	)
+	err := row.Scan(&w.ID, &w.Tenant, &w.URL, &w.Description, &events, &secret, &active, &w.Profile,
+		&headers, &meta, &ordered, &w.DisabledReason, &w.FailedStreak, &lastSuccess, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	w.Events = unmarshal[[]string](events)
+	w.Headers = unmarshal[map[string]string](headers)
+	w.Metadata = unmarshal[map[string]string](meta)
+	w.Active, w.Ordered = active == 1, ordered == 1
+	w.LastSuccessAt = nullMS(lastSuccess)
+	w.CreatedAt, w.UpdatedAt = fromMS(created), fromMS(updated)
+	if w.Secret, err = s.box.Open(secret); err != nil {
+		return nil, fmt.Errorf("webhook %s: %w", w.ID, err)
+	}
+	return &w, nil
+}
+
+// WebhookCreate implements store.Store.
+func (s *Store) WebhookCreate(ctx context.Context, p store.WebhookCreateParams) error {
+	w := p.Webhook
+	sealed, err := s.box.Seal(w.Secret)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if p.MaxPerTenant > 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM webhooks WHERE tenant = ?", w.Tenant).Scan(&n); err != nil {
+				return err
+			}
+			if n >= p.MaxPerTenant {
+				return fmt.Errorf("%w: tenant %q already has %d webhooks", store.ErrLimitReached, w.Tenant, n)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+			w.ID, w.Tenant, w.URL, w.Description, marshal(w.Events), sealed, boolInt(w.Active), w.Profile,
+			marshal(w.Headers), marshal(w.Metadata), boolInt(w.Ordered), w.DisabledReason, 0,
+			ms(w.CreatedAt), ms(w.UpdatedAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: create webhook: %w", err)
+	}
+	return nil
+}
+
+// WebhookGet implements store.Store.
+func (s *Store) WebhookGet(ctx context.Context, id string) (*hookline.Webhook, error) {
+	w, err := s.scanWebhook(s.r.QueryRowContext(ctx, "SELECT "+webhookColumns+" FROM webhooks WHERE id = ?", id))
+	if err != nil {
+		return nil, fmt.Errorf("store: get webhook: %w", interpretError(err))
+	}
+	return w, nil
+}
+
+// WebhookList implements store.Store.
+func (s *Store) WebhookList(ctx context.Context, p store.WebhookListParams) ([]hookline.Webhook, error) {
+	q := "SELECT " + webhookColumns + " FROM webhooks WHERE 1=1"
+	var args []any
+	if p.Tenant != "" {
+		q += " AND tenant = ?"
+		args = append(args, p.Tenant)
+	}
+	if p.Cursor != "" {
+		q += " AND id < ?"
+		args = append(args, p.Cursor)
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit(p.Limit))
+	return s.queryWebhooks(ctx, q, args...)
+}
+
+// WebhookListActive implements store.Store.
+func (s *Store) WebhookListActive(ctx context.Context, tenant string) ([]hookline.Webhook, error) {
+	return s.queryWebhooks(ctx, "SELECT "+webhookColumns+" FROM webhooks WHERE tenant = ? AND active = 1 ORDER BY id", tenant)
+}
+
+func (s *Store) queryWebhooks(ctx context.Context, q string, args ...any) ([]hookline.Webhook, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list webhooks: %w", interpretError(err))
+	}
+	defer rows.Close()
+	out := []hookline.Webhook{}
+	for rows.Next() {
+		w, err := s.scanWebhook(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list webhooks: %w", err)
+		}
+		out = append(out, *w)
+	}
+	return out, interpretError(rows.Err())
+}
+
+// WebhookUpdate implements store.Store.
+func (s *Store) WebhookUpdate(ctx context.Context, w *hookline.Webhook) error {
+	sealed, err := s.box.Seal(w.Secret)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?,
+			profile = ?, headers = ?, metadata = ?, ordered = ?, updated_at = ?,
+			disabled_reason = CASE WHEN ? = 1 THEN '' ELSE disabled_reason END,
+			failed_streak = CASE WHEN ? = 1 AND active = 0 THEN 0 ELSE failed_streak END,
+			active = ?
+			WHERE id = ?`,
+			w.URL, w.Description, marshal(w.Events), sealed, w.Profile, marshal(w.Headers), marshal(w.Metadata),
+			boolInt(w.Ordered), ms(w.UpdatedAt), boolInt(w.Active), boolInt(w.Active), boolInt(w.Active), w.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: update webhook: %w", err)
+	}
+	return nil
+}
+
+// WebhookDelete implements store.Store.
+func (s *Store) WebhookDelete(ctx context.Context, id string) error {
+	return s.deleteOne(ctx, "webhook", "DELETE FROM webhooks WHERE id = ?", id)
+}

@@ -1,0 +1,262 @@
+// Package store defines the one interface every storage driver implements. Method
+// names start with the noun they act on and take a params struct; each comment
+// says what is returned when nothing matches and what holds under concurrency.
+// SQL lives in the drivers (store/sqlite, later store/postgres), written once per
+// dialect; store/storetest is the behavioural suite every driver must pass.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// Re-exported sentinels, so callers of the store need not import the domain to
+// test errors.
+var (
+	ErrNotFound     = hookline.ErrNotFound
+	ErrConflict     = hookline.ErrConflict
+	ErrLimitReached = hookline.ErrLimitReached
+	ErrUnavailable  = hookline.ErrUnavailable
+)
+
+// Store is Hookline's storage.
+type Store interface {
+	// Migrate brings the schema up to date. It is safe to run on every start and
+	// from several processes at once.
+	Migrate(ctx context.Context) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the driver's connections.
+	Close() error
+	// SingleNode reports whether the driver admits only one server process (SQLite),
+	// so every lease found at start-up belonged to a previous, dead process.
+	SingleNode() bool
+
+	// WebhookCreate stores a new webhook. It returns ErrLimitReached, storing
+	// nothing, when the tenant already has MaxPerTenant webhooks; the count and
+	// the insert are atomic.
+	WebhookCreate(ctx context.Context, p WebhookCreateParams) error
+	// WebhookGet returns one webhook with its secret in clear, or ErrNotFound.
+	WebhookGet(ctx context.Context, id string) (*hookline.Webhook, error)
+	// WebhookList returns webhooks newest first, one page after the cursor.
+	WebhookList(ctx context.Context, p WebhookListParams) ([]hookline.Webhook, error)
+	// WebhookListActive returns every active webhook of a tenant, for fan-out.
+	WebhookListActive(ctx context.Context, tenant string) ([]hookline.Webhook, error)
+	// WebhookUpdate replaces the user-editable fields (URL, description, events,
+	// secret, active, profile, headers, metadata, ordered). Re-activating a webhook
+	// clears its disabled reason and failure streak. ErrNotFound if it is gone.
+	WebhookUpdate(ctx context.Context, w *hookline.Webhook) error
+	// WebhookDelete removes a webhook with its deliveries. ErrNotFound if absent.
+	WebhookDelete(ctx context.Context, id string) error
+
+	// EventInsert stores events and their deliveries in one durable commit. An
+	// event whose (tenant, idempotency key) already exists is not stored again: its
+	// result holds the stored event and deliveries and Created is false. Concurrent
+	// inserts of the same key create it once.
+	EventInsert(ctx context.Context, p []EventInsertParams) ([]EventInsertResult, error)
+	// EventGet returns one event, or ErrNotFound.
+	EventGet(ctx context.Context, id string) (*hookline.Event, error)
+	// EventList returns events newest first, one page after the cursor.
+	EventList(ctx context.Context, p EventListParams) ([]hookline.Event, error)
+
+	// DeliveryClaim reserves up to Limit due pending deliveries for the caller until
+	// LeaseUntil and returns them with their events. A delivery is due when its
+	// next attempt time has passed, which includes an expired lease. Of an ordered
+	// webhook only the oldest pending delivery is ever due. Two concurrent claims
+	// never return the same delivery.
+	DeliveryClaim(ctx context.Context, p DeliveryClaimParams) ([]ClaimedDelivery, error)
+	// DeliveryComplete records attempts and the new state of their deliveries, each
+	// in the same commit as its attempt. A delivery whose lease token no longer
+	// matches (its lease expired and another claim took it) keeps its state; the
+	// attempt is still recorded and Applied is false.
+	DeliveryComplete(ctx context.Context, p []DeliveryCompleteParams) ([]DeliveryCompleteResult, error)
+	// DeliveryRelease gives back leased deliveries not yet attempted, making them
+	// due now. Deliveries whose token does not match are left alone.
+	DeliveryRelease(ctx context.Context, p []DeliveryLease) error
+	// DeliveryReleaseAll makes every leased delivery due now (SingleNode start-up).
+	DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, error)
+	// DeliveryRetry makes a delivery pending and due at p.Now, whatever its status;
+	// an attempt in flight keeps running but its result no longer applies. It
+	// returns the updated delivery, or ErrNotFound.
+	DeliveryRetry(ctx context.Context, p DeliveryRetryParams) (*hookline.Delivery, error)
+	// DeliveryGet returns one delivery, or ErrNotFound.
+	DeliveryGet(ctx context.Context, id string) (*hookline.Delivery, error)
+	// DeliveryList returns deliveries newest first, one page after the cursor.
+	DeliveryList(ctx context.Context, p DeliveryListParams) ([]hookline.Delivery, error)
+	// DeliveryCountPending counts pending deliveries (for metrics).
+	DeliveryCountPending(ctx context.Context) (int64, error)
+
+	// AttemptInsert records an attempt made outside a delivery (a webhook test).
+	AttemptInsert(ctx context.Context, a *hookline.Attempt) error
+	// AttemptList returns attempts newest first, filtered by webhook or delivery.
+	AttemptList(ctx context.Context, p AttemptListParams) ([]hookline.Attempt, error)
+
+	// EventTypeCreate stores a new catalogue entry; ErrConflict if the name exists.
+	EventTypeCreate(ctx context.Context, t *hookline.EventType) error
+	// EventTypeGet returns one entry, or ErrNotFound.
+	EventTypeGet(ctx context.Context, name string) (*hookline.EventType, error)
+	// EventTypeList returns entries by name, one page after the cursor (a name).
+	EventTypeList(ctx context.Context, p ListParams) ([]hookline.EventType, error)
+	// EventTypeUpdate replaces description, example and schema; ErrNotFound.
+	EventTypeUpdate(ctx context.Context, t *hookline.EventType) error
+	// EventTypeDelete removes an entry; ErrNotFound.
+	EventTypeDelete(ctx context.Context, name string) error
+
+	// APIKeyCreate stores a key (its hash only).
+	APIKeyCreate(ctx context.Context, k *hookline.APIKey) error
+	// APIKeyGet returns the key with that id, or ErrNotFound.
+	APIKeyGet(ctx context.Context, id string) (*hookline.APIKey, error)
+	// APIKeyGetByHash returns the key whose hash matches, or ErrNotFound.
+	APIKeyGetByHash(ctx context.Context, hash []byte) (*hookline.APIKey, error)
+	// APIKeyList returns keys newest first; with Tenant set, that tenant's only.
+	APIKeyList(ctx context.Context, p APIKeyListParams) ([]hookline.APIKey, error)
+	// APIKeyDelete removes a key; ErrNotFound.
+	APIKeyDelete(ctx context.Context, id string) error
+	// APIKeyCount counts keys (bootstrap: a database with none gets an admin key).
+	APIKeyCount(ctx context.Context) (int64, error)
+
+	// Purge deletes events (with their deliveries) and attempts created before
+	// p.Before, at most p.Limit rows of each, and says how many went. Events with
+	// a pending delivery are kept.
+	Purge(ctx context.Context, p PurgeParams) (int64, error)
+}
+
+// ListParams is a keyset page: items strictly after Cursor in the list's order.
+type ListParams struct {
+	Cursor string
+	Limit  int
+}
+
+// WebhookCreateParams creates a webhook within a per-tenant limit.
+type WebhookCreateParams struct {
+	Webhook      *hookline.Webhook
+	MaxPerTenant int
+}
+
+// WebhookListParams filters a webhook list; empty Tenant means all tenants.
+type WebhookListParams struct {
+	ListParams
+	Tenant string
+}
+
+// EventInsertParams is one event to store with the deliveries it fans out to.
+type EventInsertParams struct {
+	Event      *hookline.Event
+	Deliveries []DeliveryInsert
+}
+
+// DeliveryInsert is one new delivery. A non-empty LeaseToken stores it already
+// claimed by the inserting node until NextAttemptAt (the fast path); otherwise it
+// is due at NextAttemptAt.
+type DeliveryInsert struct {
+	ID            string
+	WebhookID     string
+	Ordered       bool
+	NextAttemptAt time.Time
+	LeaseToken    string
+}
+
+// EventInsertResult is the outcome of one EventInsertParams.
+type EventInsertResult struct {
+	Event      *hookline.Event
+	Deliveries []hookline.Delivery
+	Created    bool
+}
+
+// EventListParams filters an event list.
+type EventListParams struct {
+	ListParams
+	Tenant string
+	Type   string
+}
+
+// DeliveryClaimParams asks for due deliveries.
+type DeliveryClaimParams struct {
+	Now        time.Time
+	LeaseUntil time.Time
+	LeaseToken string
+	Limit      int
+}
+
+// ClaimedDelivery is a delivery reserved for the caller, with its event.
+type ClaimedDelivery struct {
+	Delivery   hookline.Delivery
+	Event      hookline.Event
+	LeaseToken string
+}
+
+// DeliveryLease names a delivery and the token of the claim that holds it.
+type DeliveryLease struct {
+	ID         string
+	LeaseToken string
+}
+
+// AutoDisableRule turns a webhook off after Failures failed deliveries in a row
+// and no success for After. Failures == 0 disables the rule.
+type AutoDisableRule struct {
+	Failures int
+	After    time.Duration
+}
+
+// DeliveryCompleteParams is the result of one attempt.
+type DeliveryCompleteParams struct {
+	DeliveryLease
+	WebhookID string
+	// Attempt is the attempt to record; nil when the delivery ends without one
+	// (cancelled because its webhook is disabled or deleted).
+	Attempt *hookline.Attempt
+	// Error is the delivery's last error when Attempt is nil.
+	Error string
+	// Status is the delivery's new status: pending (retry at NextAttemptAt),
+	// succeeded, failed or cancelled.
+	Status        string
+	NextAttemptAt time.Time
+	Now           time.Time
+	// DisableReason, when set, turns the webhook off (410 Gone).
+	DisableReason string
+	// AutoDisable is applied when Status is failed.
+	AutoDisable AutoDisableRule
+}
+
+// DeliveryCompleteResult says what a completion changed.
+type DeliveryCompleteResult struct {
+	Applied         bool
+	WebhookDisabled bool
+	DisabledReason  string
+}
+
+// DeliveryRetryParams asks for a manual retry.
+type DeliveryRetryParams struct {
+	ID  string
+	Now time.Time
+}
+
+// DeliveryListParams filters a delivery list.
+type DeliveryListParams struct {
+	ListParams
+	Tenant    string
+	WebhookID string
+	EventID   string
+	Status    string
+}
+
+// AttemptListParams filters an attempt list.
+type AttemptListParams struct {
+	ListParams
+	WebhookID  string
+	DeliveryID string
+}
+
+// APIKeyListParams filters a key list.
+type APIKeyListParams struct {
+	ListParams
+	Tenant string
+}
+
+// PurgeParams bounds one purge pass.
+type PurgeParams struct {
+	Before time.Time
+	Limit  int
+}
