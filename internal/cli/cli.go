@@ -30,6 +30,7 @@ type command struct {
 var commands = []command{
 	{"serve", "run the API and the delivery workers", runServe},
 	{"migrate", "create or upgrade the database schema, then exit", runMigrate},
+	{"listen", "run a local receiver that prints webhooks and verifies their signatures", runListen},
 	{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 		fmt.Fprintln(stdout, "hookline", Version)
 		return nil

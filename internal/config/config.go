@@ -171,6 +171,10 @@ func Register(fs *flag.FlagSet) {
 		if o.def != "" && !o.secret {
 			usage += ", default " + o.def
 		}
+		if o.def == "false" || o.def == "true" {
+			fs.Bool(o.name, o.def == "true", usage+")")
+			continue
+		}
 		fs.String(o.name, "", usage+")")
 	}
 }
