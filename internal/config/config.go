@@ -79,8 +79,11 @@ var options = []option{
 	}},
 	{"allow-private-targets", "false", "let deliveries reach loopback, private and link-local addresses (local development)", false, func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
 		c.AllowPrivateTargets = b
-		return err
+		return nil
 	}},
 	{"retry-schedule", DefaultRetrySchedule, "comma-separated delays: the first is the delay before the first attempt, each next one the delay before the next retry", false, func(c *Config, v string) error {
 		s, err := ParseSchedule(v)

@@ -85,7 +85,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous("+sync+")")
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
+	// SQLite reads a "file:" name as a URI: escape what it would take for an
+	// escape, the query or the fragment, so "/data/a#b.db" opens that file.
+	uriPath := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	dsn := "file:" + uriPath + "?" + q.Encode()
 
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {

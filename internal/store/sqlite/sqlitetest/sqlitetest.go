@@ -1,0 +1,38 @@
+// Package sqlitetest gives tests of other packages a real, migrated SQLite store
+// in a temporary directory.
+package sqlitetest
+
+import (
+	"context"
+	"crypto/rand"
+	"path/filepath"
+	"testing"
+
+	"github.com/hookline/hookline/internal/secrets"
+	"github.com/hookline/hookline/internal/store/sqlite"
+)
+
+// Open returns an empty, migrated store in t.TempDir() with a random secret key
+// and synchronous=NORMAL (a test does not need power-loss durability). It is
+// closed when the test ends, after any cleanup registered later has run.
+func Open(t testing.TB) *sqlite.Store {
+	t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	box, err := secrets.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookline.db"), sqlite.Options{Secrets: box, Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
