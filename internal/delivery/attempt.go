@@ -125,6 +125,9 @@ func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, 
 	if !r.Applied {
 		return
 	}
+	if p.Status != hookline.DeliveryPending && wh != nil && wh.Ordered {
+		e.Notify() // the webhook's next delivery in order is due now
+	}
 	switch p.Status {
 	case hookline.DeliveryPending:
 		e.scheduleWake(p.NextAttemptAt)

@@ -6,6 +6,7 @@
 package delivery
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,7 +63,7 @@ type Engine struct {
 	wake    chan struct{}
 
 	wakeMu sync.Mutex
-	wakeAt time.Time // earliest retry this process scheduled
+	wakes  wakeTimes // retries this process scheduled, earliest first
 
 	pushMu sync.RWMutex // held for reading while pushing jobs; Shutdown closes jobs under it
 	closed bool
@@ -225,11 +226,31 @@ func (e *Engine) give(n int) {
 	}
 }
 
+// maxWakes bounds the retry times remembered for waking; past it, polling covers
+// the rest.
+const maxWakes = 100_000
+
+// wakeTimes is a min-heap of times (container/heap).
+type wakeTimes []time.Time
+
+func (h wakeTimes) Len() int           { return len(h) }
+func (h wakeTimes) Less(i, j int) bool { return h[i].Before(h[j]) }
+func (h wakeTimes) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *wakeTimes) Push(x any)        { *h = append(*h, x.(time.Time)) }
+func (h *wakeTimes) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
+}
+
 // scheduleWake makes the claim loop look again at t (a retry this process set).
+// Every such time is kept, not only the earliest: once the earliest has been
+// claimed, the next one must still wake the loop.
 func (e *Engine) scheduleWake(t time.Time) {
 	e.wakeMu.Lock()
-	if e.wakeAt.IsZero() || t.Before(e.wakeAt) {
-		e.wakeAt = t
+	if len(e.wakes) < maxWakes {
+		heap.Push(&e.wakes, t)
 	}
 	e.wakeMu.Unlock()
 	e.Notify() // the loop recomputes its timer
@@ -237,15 +258,19 @@ func (e *Engine) scheduleWake(t time.Time) {
 
 func (e *Engine) nextPoll() time.Duration {
 	d := e.o.PollInterval
+	now := e.o.Now()
 	e.wakeMu.Lock()
 	defer e.wakeMu.Unlock()
-	if !e.wakeAt.IsZero() {
-		until := e.wakeAt.Sub(e.o.Now())
-		if until <= 0 {
-			e.wakeAt = time.Time{}
-			return 0
-		}
-		d = min(d, until+time.Millisecond)
+	due := false
+	for len(e.wakes) > 0 && !e.wakes[0].After(now) {
+		heap.Pop(&e.wakes)
+		due = true
+	}
+	if due {
+		return 0
+	}
+	if len(e.wakes) > 0 {
+		d = min(d, e.wakes[0].Sub(now)+time.Millisecond)
 	}
 	return d
 }

@@ -44,7 +44,10 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 		}
 		ev := &hookline.Event{
 			ID: hookline.NewID(hookline.PrefixEvent), Tenant: p.Tenant, Type: p.Type, Data: p.Data,
-			IdempotencyKey: p.IdempotencyKey, Timestamp: ts.UTC(), CreatedAt: now,
+			IdempotencyKey: p.IdempotencyKey, CreatedAt: now,
+			// Stored to the millisecond: the fast path's first attempt must send
+			// the same body as the retries, which read the event back.
+			Timestamp: ts.UTC().Truncate(time.Millisecond),
 		}
 		ins[i].Event = ev
 		for _, wh := range whs {

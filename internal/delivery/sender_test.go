@@ -1,0 +1,180 @@
+package delivery
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func newTestSender(limit int) *Sender {
+	return NewSender(SenderOptions{AllowPrivate: true, BodyLimit: limit})
+}
+
+func TestSendRequestAndResponse(t *testing.T) {
+	t.Parallel()
+	type seen struct{ method, body, sig string }
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, string(b), r.Header.Get("webhook-signature")}
+		w.Header().Set("X-Request-Id", "req_1")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	t.Cleanup(srv.Close)
+
+	h := http.Header{"Content-Type": {"application/json"}, "webhook-signature": {"v1,abc"}}
+	resp := newTestSender(1024).Send(context.Background(), srv.URL, h, []byte(`{"a":1}`), 2*time.Second)
+	if resp.Err != nil {
+		t.Fatal(resp.Err)
+	}
+	if r := <-got; r.method != http.MethodPost || r.body != `{"a":1}` || r.sig != "v1,abc" {
+		t.Errorf("request: got %s %q signature %q, want POST {\"a\":1} v1,abc", r.method, r.body, r.sig)
+	}
+	if resp.StatusCode != 202 || resp.Body != `{"ok":true}` || resp.Header.Get("X-Request-Id") != "req_1" {
+		t.Errorf("response: got %d %q %v", resp.StatusCode, resp.Body, resp.Header)
+	}
+	if resp.Duration <= 0 {
+		t.Errorf("duration: got %s, want > 0", resp.Duration)
+	}
+}
+
+func TestSendBodyLimit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		limit int
+		body  string
+		want  string
+	}{
+		{"cut at the limit", 8, "0123456789abcdef", "01234567"},
+		{"shorter than the limit", 64, "short", "short"},
+		{"exactly the limit", 5, "exact", "exact"},
+		{"large body", 10, strings.Repeat("x", 1<<20), "xxxxxxxxxx"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, tt.body)
+			}))
+			t.Cleanup(srv.Close)
+			resp := newTestSender(tt.limit).Send(context.Background(), srv.URL, http.Header{}, nil, 2*time.Second)
+			if resp.Err != nil || resp.Body != tt.want {
+				t.Errorf("got %q, %v; want %q, nil", resp.Body, resp.Err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSendInvalidUTF8BodyIsText(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte{'o', 'k', 0xff, 0xfe, '!'})
+	}))
+	t.Cleanup(srv.Close)
+	resp := newTestSender(64).Send(context.Background(), srv.URL, http.Header{}, nil, 2*time.Second)
+	if !utf8.ValidString(resp.Body) || resp.Body != "ok\uFFFD!" {
+		t.Errorf("body: got %q, want %q", resp.Body, "ok\uFFFD!")
+	}
+}
+
+func TestSendTimeout(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	t.Cleanup(srv.Close)
+	start := time.Now()
+	resp := newTestSender(64).Send(context.Background(), srv.URL, http.Header{}, nil, 100*time.Millisecond)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Send took %s with a 100ms timeout", took)
+	}
+	if resp.Err == nil || resp.Err.Error() != "request timeout after 100ms" || resp.StatusCode != 0 {
+		t.Errorf("got %d, %v; want 0, request timeout after 100ms", resp.StatusCode, resp.Err)
+	}
+}
+
+func TestSendDoesNotFollowRedirects(t *testing.T) {
+	t.Parallel()
+	var target atomic.Int32
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, srv.URL+"/target", http.StatusTemporaryRedirect)
+	})
+	mux.HandleFunc("/target", func(w http.ResponseWriter, r *http.Request) { target.Add(1) })
+
+	resp := newTestSender(64).Send(context.Background(), srv.URL+"/hook", http.Header{}, []byte(`{}`), 2*time.Second)
+	if resp.Err != nil || resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Errorf("got %d, %v; want 307, nil", resp.StatusCode, resp.Err)
+	}
+	if loc := resp.Header.Get("Location"); loc != srv.URL+"/target" {
+		t.Errorf("Location: got %q, want %q", loc, srv.URL+"/target")
+	}
+	if n := target.Load(); n != 0 {
+		t.Errorf("redirect target hit %d times, want 0", n)
+	}
+}
+
+func TestSendConnectionRefused(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+
+	resp := newTestSender(64).Send(context.Background(), "http://"+addr+"/hook", http.Header{}, nil, 2*time.Second)
+	if resp.Err == nil {
+		t.Fatalf("got status %d, want an error", resp.StatusCode)
+	}
+	msg := resp.Err.Error()
+	if !strings.Contains(msg, "connection refused") {
+		t.Errorf("error: got %q, want it to say connection refused", msg)
+	}
+	if strings.Contains(msg, "Post ") {
+		t.Errorf("error %q repeats the request line; want the cause only", msg)
+	}
+	if Judge(resp.StatusCode, resp.Err) != Retry {
+		t.Error("a refused connection is not retried")
+	}
+}
+
+func TestSendBadURL(t *testing.T) {
+	t.Parallel()
+	resp := newTestSender(64).Send(context.Background(), "http://127.0.0.1:notaport/", http.Header{}, nil, time.Second)
+	if resp.Err == nil {
+		t.Errorf("got status %d, want an error", resp.StatusCode)
+	}
+}
+
+func TestHeaderMap(t *testing.T) {
+	t.Parallel()
+	if m := HeaderMap(nil); m != nil {
+		t.Errorf("HeaderMap(nil): got %v, want nil", m)
+	}
+	m := HeaderMap(http.Header{"A": {"1", "2"}, "B": {"x"}, "C": {}})
+	if len(m) != 2 || m["A"] != "1" || m["B"] != "x" {
+		t.Errorf("HeaderMap: got %v, want A=1 B=x", m)
+	}
+	big := http.Header{}
+	for i := range 80 {
+		big.Set("X-H"+strings.Repeat("a", i), "v")
+	}
+	if m := HeaderMap(big); len(m) != 50 {
+		t.Errorf("HeaderMap of 80 headers: got %d, want 50", len(m))
+	}
+}
