@@ -95,13 +95,12 @@ func (h *handler) authenticate(r *http.Request) (*hookline.APIKey, error) {
 		return nil, &httpError{status: http.StatusTooManyRequests, kind: "rate-limited",
 			detail: "too many failed authentications from this address", retryAfter: wait}
 	}
-	auth := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || strings.TrimSpace(secret) == "" {
+	secret, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
 		h.authFail.allow(client, authFailuresPerMinute, h.now())
 		return nil, errUnauthorized
 	}
-	key, err := h.keys.get(r.Context(), hashKey(strings.TrimSpace(secret)))
+	key, err := h.keys.get(r.Context(), hashKey(secret))
 	if errors.Is(err, store.ErrNotFound) {
 		h.authFail.allow(client, authFailuresPerMinute, h.now())
 		return nil, errUnauthorized
@@ -110,6 +109,17 @@ func (h *handler) authenticate(r *http.Request) (*hookline.APIKey, error) {
 		return nil, err
 	}
 	return key, nil
+}
+
+// bearer returns the token of an Authorization header using the Bearer scheme,
+// whose name is case-insensitive (RFC 9110 §11.1).
+func bearer(auth string) (string, bool) {
+	scheme, token, ok := strings.Cut(auth, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
 }
 
 func clientAddr(r *http.Request) string {

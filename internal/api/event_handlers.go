@@ -49,7 +49,7 @@ func (h *handler) publishParams(r *http.Request, in *eventInput, idemHeader stri
 	if err != nil {
 		return p, err
 	}
-	if tenant == hookline.TenantOps && apiKey(r).Tenant == "" {
+	if tenant == hookline.TenantOps {
 		return p, hookline.Invalid("tenant", "%q is reserved for Hookline's operational events", hookline.TenantOps)
 	}
 	if len(bytes.TrimSpace(in.Data)) == 0 {

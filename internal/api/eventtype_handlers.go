@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -42,7 +43,20 @@ func (in *eventTypeInput) validate() error {
 	return nil
 }
 
+// canEditCatalogue refuses tenant-limited keys: the event type catalogue is the
+// product's, shared by every tenant.
+func canEditCatalogue(r *http.Request) error {
+	if t := apiKey(r).Tenant; t != "" {
+		return errField(http.StatusForbidden, "tenant", fmt.Sprintf("this API key is limited to tenant %q; the event type catalogue is shared by all tenants and only an unrestricted key may change it", t))
+	}
+	return nil
+}
+
 func (h *handler) eventTypeCreate(w http.ResponseWriter, r *http.Request) {
+	if err := canEditCatalogue(r); err != nil {
+		h.error(w, r, err)
+		return
+	}
 	var in eventTypeInput
 	if err := decode(w, r, &in, maxBodyBytes); err != nil {
 		h.error(w, r, err)
@@ -89,6 +103,10 @@ func (h *handler) eventTypeGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) eventTypeUpdate(w http.ResponseWriter, r *http.Request) {
+	if err := canEditCatalogue(r); err != nil {
+		h.error(w, r, err)
+		return
+	}
 	var in eventTypeInput
 	if err := decode(w, r, &in, maxBodyBytes); err != nil {
 		h.error(w, r, err)
@@ -117,6 +135,10 @@ func (h *handler) eventTypeUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) eventTypeDelete(w http.ResponseWriter, r *http.Request) {
+	if err := canEditCatalogue(r); err != nil {
+		h.error(w, r, err)
+		return
+	}
 	if err := h.store.EventTypeDelete(r.Context(), r.PathValue("name")); err != nil {
 		h.error(w, r, err)
 		return

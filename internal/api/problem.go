@@ -90,6 +90,10 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	if p.Status >= 500 {
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
 	}
+	if p.Status == http.StatusUnauthorized {
+		// RFC 9110 §15.5.2: a 401 must carry a challenge.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hookline"`)
+	}
 	p.Title = http.StatusText(p.Status)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline/internal/config"
@@ -67,9 +68,28 @@ func New(o Options) http.Handler {
 		mux.Handle(rt.pattern, h.wrap(rt))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			h.error(w, r, errStatus(http.StatusMethodNotAllowed, "method-not-allowed",
+				fmt.Sprintf("%s does not accept %s; it accepts %s", r.URL.Path, r.Method, strings.Join(allow, ", "))))
+			return
+		}
 		h.error(w, r, errStatus(http.StatusNotFound, "not-found", fmt.Sprintf("no route %s %s; see /docs", r.Method, r.URL.Path)))
 	})
 	return mux
+}
+
+// allowedMethods returns the methods the routes table serves at r's path. The
+// catch-all "/" route hides ServeMux's own 405 answers, so they are rebuilt here.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host}
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // wrap adds, around one route: panic recovery, metrics, authentication, the
