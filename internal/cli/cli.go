@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/secrets"
@@ -30,6 +31,7 @@ type command struct {
 var commands = []command{
 	{"serve", "run the API and the delivery workers", runServe},
 	{"migrate", "create or upgrade the database schema, then exit", runMigrate},
+	{"send", "publish one event through a running server's API", runSend},
 	{"listen", "run a local receiver that prints webhooks and verifies their signatures", runListen},
 	{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 		fmt.Fprintln(stdout, "hookline", Version)
@@ -37,8 +39,24 @@ var commands = []command{
 	}},
 }
 
-// errUsage marks errors whose message already says how to call the command.
+// errUsage marks a command called wrongly: the message is printed and the exit
+// code is 2.
 var errUsage = errors.New("usage")
+
+// errParsed is a flag parsing error the flag package has already printed, with
+// the command's usage.
+var errParsed = errors.New("invalid flags")
+
+// parseFlags parses args into fs, which prints its own errors and usage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errParsed
+	}
+	return nil
+}
 
 // Run executes the subcommand named by args[0] and returns the exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -54,7 +72,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return 0
 			case errors.Is(err, flag.ErrHelp):
 				return 0
+			case errors.Is(err, errParsed):
+				return 2
 			case errors.Is(err, errUsage):
+				fmt.Fprintf(stderr, "hookline %s: %s\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 				return 2
 			}
 			fmt.Fprintln(stderr, "hookline:", err)
@@ -72,8 +93,8 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'hookline <command> --help' for a command's flags. Every flag can also be set")
-	fmt.Fprintln(w, "with an environment variable: HOOKLINE_ + its name in capitals, '-' as '_'.")
+	fmt.Fprintln(w, "\nRun 'hookline <command> --help' for a command's flags. Every flag of serve and migrate")
+	fmt.Fprintln(w, "can also be set with an environment variable: HOOKLINE_ + its name in capitals, '-' as '_'.")
 }
 
 // parseConfig declares the settings on a new flag set, parses args and loads the
@@ -86,11 +107,8 @@ func parseConfig(name string, args []string, stderr io.Writer) (config.Config, e
 		fmt.Fprintf(stderr, "Usage: hookline %s [flags]\n\nFlags (a flag beats its environment variable, which beats the default):\n", name)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return config.Config{}, err
-		}
-		return config.Config{}, fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return config.Config{}, err
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

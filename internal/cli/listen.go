@@ -28,11 +28,8 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "Usage: hookline listen [flags]\n\nA local receiver that prints the webhooks it gets and verifies their signatures.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	var verifier *webhook.Standard
 	if *secret != "" {
