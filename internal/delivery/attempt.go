@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
@@ -67,6 +68,7 @@ func (e *Engine) attempt(j job) {
 	}
 	if done.Status == hookline.DeliveryFailed {
 		done.AutoDisable = e.o.AutoDisable
+		done.Ops = e.opsEvents(&done, d, wh)
 	}
 	e.complete(done, d, wh)
 }
@@ -137,19 +139,14 @@ func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, 
 		return
 	}
 	e.o.Metrics.DeliveriesEnded.WithLabelValues(p.Status).Inc()
-	if d.Tenant != hookline.TenantOps {
-		e.emitOps(hookline.EventDeliveryFailed, deliveryFailedData{
-			DeliveryID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, EventType: d.EventType,
-			Tenant: d.Tenant, Attempts: p.Attempt.Number, LastHTTPStatus: p.Attempt.StatusCode, LastError: p.Attempt.Error,
-		})
-	}
 	if r.WebhookDisabled && wh != nil {
 		e.cache.invalidate(wh.ID, wh.Tenant)
 		e.o.Metrics.WebhooksDisabled.Inc()
 		e.log.Warn("webhook disabled", "webhook", wh.ID, "tenant", wh.Tenant, "reason", r.DisabledReason)
-		e.emitOps(hookline.EventWebhookDisabled, webhookDisabledData{
-			WebhookID: wh.ID, Tenant: wh.Tenant, URL: wh.URL, Reason: r.DisabledReason,
-		})
+	}
+	if len(r.Ops) > 0 {
+		e.o.Metrics.EventsPublished.Add(float64(len(r.Ops)))
+		e.dueAt(p.Now.Add(e.o.Policy.FirstDelay()))
 	}
 }
 
@@ -179,12 +176,48 @@ type webhookDisabledData struct {
 	Reason    string `json:"reason"`
 }
 
-// emitOps publishes an operational event in the reserved tenant.
-func (e *Engine) emitOps(eventType string, data any) {
+// opsEvents prepares the operational events a failed delivery may cause:
+// delivery.failed (unless it was itself an operational event's) and, should the
+// completion turn the webhook off, webhook.disabled. The store keeps them in the
+// completion's commit, so a crash cannot lose them.
+func (e *Engine) opsEvents(p *store.DeliveryCompleteParams, d *hookline.Delivery, wh *hookline.Webhook) *store.OpsEvents {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := e.Publish(ctx, []PublishParams{{Tenant: hookline.TenantOps, Type: eventType, Data: marshalOps(data)}})
+	subs, err := e.cache.active(ctx, hookline.TenantOps)
 	if err != nil {
-		e.log.Error("publishing an operational event failed", "type", eventType, "err", err)
+		// The events are still stored, for the API; no webhook gets them.
+		e.log.Error("loading the webhooks of operational events failed", "err", err)
 	}
+	now := p.Now.UTC().Truncate(time.Millisecond)
+	ops := &store.OpsEvents{}
+	if d.Tenant != hookline.TenantOps {
+		ops.Failed = e.opsEvent(subs, hookline.EventDeliveryFailed, now, marshalOps(deliveryFailedData{
+			DeliveryID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, EventType: d.EventType,
+			Tenant: d.Tenant, Attempts: p.Attempt.Number, LastHTTPStatus: p.Attempt.StatusCode, LastError: p.Attempt.Error,
+		}))
+	}
+	if wh != nil {
+		ops.Disabled = e.opsEvent(subs, hookline.EventWebhookDisabled, now, nil)
+		ops.DisabledData = func(reason string) json.RawMessage {
+			return marshalOps(webhookDisabledData{WebhookID: wh.ID, Tenant: wh.Tenant, URL: wh.URL, Reason: reason})
+		}
+	}
+	return ops
+}
+
+// opsEvent returns an operational event with a delivery to each subscribed webhook.
+func (e *Engine) opsEvent(subs []*hookline.Webhook, eventType string, now time.Time, data json.RawMessage) *store.EventInsertParams {
+	p := &store.EventInsertParams{Event: &hookline.Event{
+		ID: hookline.NewID(hookline.PrefixEvent), Tenant: hookline.TenantOps, Type: eventType,
+		Data: data, Timestamp: now, CreatedAt: now,
+	}}
+	for _, wh := range subs {
+		if wh.Matches(eventType) {
+			p.Deliveries = append(p.Deliveries, store.DeliveryInsert{
+				ID: hookline.NewID(hookline.PrefixDelivery), WebhookID: wh.ID, Ordered: wh.Ordered,
+				NextAttemptAt: now.Add(e.o.Policy.FirstDelay()),
+			})
+		}
+	}
+	return p
 }

@@ -92,13 +92,19 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 			}
 		}
 	}
-	switch {
-	case unclaimed > 0 && first == 0:
-		e.Notify()
-	case unclaimed > 0:
-		e.scheduleWake(now.Add(first))
+	if unclaimed > 0 {
+		e.dueAt(now.Add(first))
 	}
 	return results, nil
+}
+
+// dueAt makes the claim loop look for deliveries that are due at t.
+func (e *Engine) dueAt(t time.Time) {
+	if t.After(e.o.Now()) {
+		e.scheduleWake(t)
+		return
+	}
+	e.Notify()
 }
 
 // testData is the data of the webhook.test event.

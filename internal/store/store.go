@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -70,7 +71,8 @@ type Store interface {
 	// DeliveryComplete records attempts and the new state of their deliveries, each
 	// in the same commit as its attempt. A delivery whose lease token no longer
 	// matches (its lease expired and another claim took it) keeps its state; the
-	// attempt is still recorded and Applied is false.
+	// attempt is still recorded and Applied is false. Operational events (Ops) are
+	// stored, with their deliveries, in the same commit and only when it applies.
 	DeliveryComplete(ctx context.Context, p []DeliveryCompleteParams) ([]DeliveryCompleteResult, error)
 	// DeliveryRelease gives back leased deliveries not yet attempted, making them
 	// due now. Deliveries whose token does not match are left alone.
@@ -218,6 +220,20 @@ type DeliveryCompleteParams struct {
 	DisableReason string
 	// AutoDisable is applied when Status is failed.
 	AutoDisable AutoDisableRule
+	// Ops are the operational events the completion may cause, stored in the
+	// same commit so that a crash cannot lose them; nil for none.
+	Ops *OpsEvents
+}
+
+// OpsEvents are operational events stored with a completion, in the same commit,
+// only when it applies.
+type OpsEvents struct {
+	// Failed is stored when the delivery ends failed.
+	Failed *EventInsertParams
+	// Disabled is stored when the completion turns the webhook off, with its
+	// Event.Data set to DisabledData(reason) first.
+	Disabled     *EventInsertParams
+	DisabledData func(reason string) json.RawMessage
 }
 
 // DeliveryCompleteResult says what a completion changed.
@@ -225,6 +241,8 @@ type DeliveryCompleteResult struct {
 	Applied         bool
 	WebhookDisabled bool
 	DisabledReason  string
+	// Ops are the operational events stored with the completion.
+	Ops []EventInsertResult
 }
 
 // DeliveryRetryParams asks for a manual retry.

@@ -178,6 +178,26 @@ func completeDelivery(ctx context.Context, tx *sql.Tx, p store.DeliveryCompleteP
 			res.WebhookDisabled, res.DisabledReason = true, p.DisableReason
 		}
 	}
+	if ops := p.Ops; ops != nil {
+		var events []store.EventInsertParams
+		if p.Status == hookline.DeliveryFailed && ops.Failed != nil {
+			events = append(events, *ops.Failed)
+		}
+		if res.WebhookDisabled && ops.Disabled != nil {
+			ev := *ops.Disabled.Event
+			if ops.DisabledData != nil {
+				ev.Data = ops.DisabledData(res.DisabledReason)
+			}
+			events = append(events, store.EventInsertParams{Event: &ev, Deliveries: ops.Disabled.Deliveries})
+		}
+		for _, ep := range events {
+			r, err := insertEvent(ctx, tx, ep)
+			if err != nil {
+				return res, err
+			}
+			res.Ops = append(res.Ops, r)
+		}
+	}
 	return res, nil
 }
 

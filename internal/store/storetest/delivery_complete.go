@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -52,6 +53,73 @@ func exerciseCompletes(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 			if n := attemptCount(t, e, store.AttemptListParams{DeliveryID: d.ID}); n != 2 {
 				t.Errorf("attempts of the delivery: got %d, want 2", n)
+			}
+		},
+		"OpsEventsInTheSameCommit": func(t *testing.T) {
+			e := newEnv(t, open)
+			w := e.webhook("acme")
+			opsHook := e.webhook(hookline.TenantOps, func(w *hookline.Webhook) { w.Events = nil })
+			ds := e.publish(e.now, w, w)
+			e.claim(e.now, "A", 10)
+			ops := func() *store.OpsEvents {
+				failed := e.insertParams(e.newEvent(hookline.TenantOps, hookline.EventDeliveryFailed), e.now, opsHook)
+				disabled := e.insertParams(e.newEvent(hookline.TenantOps, hookline.EventWebhookDisabled), e.now, opsHook)
+				return &store.OpsEvents{Failed: &failed, Disabled: &disabled, DisabledData: func(reason string) json.RawMessage {
+					b, _ := json.Marshal(map[string]string{"reason": reason})
+					return b
+				}}
+			}
+
+			// A stale token: nothing applies, so no operational event is stored.
+			stale := e.complete(store.DeliveryCompleteParams{
+				DeliveryLease: store.DeliveryLease{ID: ds[0].ID, LeaseToken: "stale"}, WebhookID: w.ID,
+				Attempt: attempt(ds[0], 1, 410, e.now), Status: hookline.DeliveryFailed, Now: e.now,
+				DisableReason: "gone", Ops: ops(),
+			})
+			if stale.Applied || len(stale.Ops) != 0 {
+				t.Errorf("stale completion: got applied %v, %d ops events; want false, 0", stale.Applied, len(stale.Ops))
+			}
+			// A retry is not a failure: no event either.
+			retry := e.complete(store.DeliveryCompleteParams{
+				DeliveryLease: store.DeliveryLease{ID: ds[1].ID, LeaseToken: "A"}, WebhookID: w.ID,
+				Attempt: attempt(ds[1], 1, 500, e.now), Status: hookline.DeliveryPending, NextAttemptAt: e.now.Add(time.Minute),
+				Now: e.now, Ops: ops(),
+			})
+			if len(retry.Ops) != 0 {
+				t.Errorf("retry: got %d ops events, want 0", len(retry.Ops))
+			}
+			if n := len(pageEvents(t, e, store.EventListParams{Tenant: hookline.TenantOps}, 10)); n != 0 {
+				t.Fatalf("ops events before any failure: got %d, want 0", n)
+			}
+
+			// A 410: the delivery fails and the webhook is turned off, with both
+			// events and their deliveries in that commit.
+			gone := e.complete(store.DeliveryCompleteParams{
+				DeliveryLease: store.DeliveryLease{ID: ds[0].ID, LeaseToken: "A"}, WebhookID: w.ID,
+				Attempt: attempt(ds[0], 1, 410, e.now), Status: hookline.DeliveryFailed, Now: e.now,
+				DisableReason: "the endpoint answered 410 Gone", Ops: ops(),
+			})
+			if !gone.Applied || !gone.WebhookDisabled || len(gone.Ops) != 2 {
+				t.Fatalf("410: got %+v, want applied, webhook disabled, 2 ops events", gone)
+			}
+			types := []string{gone.Ops[0].Event.Type, gone.Ops[1].Event.Type}
+			if !reflect.DeepEqual(types, []string{hookline.EventDeliveryFailed, hookline.EventWebhookDisabled}) {
+				t.Errorf("ops event types: got %v", types)
+			}
+			stored, err := e.s.EventGet(e.ctx, gone.Ops[1].Event.ID)
+			if err != nil {
+				t.Fatalf("EventGet of the webhook.disabled event: %v", err)
+			}
+			if want := `{"reason":"the endpoint answered 410 Gone"}`; string(stored.Data) != want {
+				t.Errorf("webhook.disabled data: got %s, want %s", stored.Data, want)
+			}
+			for _, r := range gone.Ops {
+				if len(r.Deliveries) != 1 || r.Deliveries[0].WebhookID != opsHook.ID {
+					t.Errorf("%s: got deliveries %+v, want one to the ops webhook", r.Event.Type, r.Deliveries)
+				}
+			}
+			if cs := e.claim(e.now, "B", 10); len(cs) != 2 {
+				t.Errorf("claim after the 410: got %d deliveries, want the 2 ops deliveries", len(cs))
 			}
 		},
 		"Fail": func(t *testing.T) {
