@@ -1,21 +1,27 @@
 // Package webhook signs and verifies webhook requests. It depends on the standard
 // library only, so a receiver can import it without pulling in the server.
 //
-// This file implements the Standard Webhooks scheme (https://www.standardwebhooks.com):
-// headers webhook-id, webhook-timestamp and webhook-signature, the signature being
-// "v1," followed by the base64 HMAC-SHA256 of "{id}.{timestamp}.{body}", keyed with
-// the base64-decoded part of a "whsec_" secret.
+// A Scheme describes a signature as data — algorithm (HMAC-SHA256 or ed25519),
+// the template of the signed bytes, encoding, prefix, header, key format — so
+// one type covers Standard Webhooks and the formats of existing products
+// ("X-Hub-Signature: sha256=<hex>"-style headers, "{timestamp}.{body}"
+// payloads, raw string secrets). Scheme.Sign writes the header, Scheme.Verify
+// checks a request, and Scheme.Middleware guards an http.Handler.
+//
+// StandardScheme and StandardAsymmetricScheme are the Standard Webhooks
+// (https://www.standardwebhooks.com) schemes: headers webhook-id,
+// webhook-timestamp and webhook-signature, the signature being "v1," followed by
+// the base64 HMAC-SHA256 of "{id}.{timestamp}.{body}" keyed with the
+// base64-decoded part of a "whsec_" secret, or "v1a," followed by an ed25519
+// signature. Standard is a small verifier for the symmetric one.
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -62,9 +68,11 @@ func DecodeSecret(secret string) ([]byte, error) {
 	return key, nil
 }
 
-// Standard signs and verifies with one Standard Webhooks secret.
+// Standard signs and verifies with one Standard Webhooks secret. It is
+// StandardScheme with a single secret; use a Scheme directly to verify with
+// several secrets during a rotation.
 type Standard struct {
-	key []byte
+	secret string
 	// Tolerance bounds the age of a timestamp in Verify; DefaultTolerance if zero.
 	Tolerance time.Duration
 	// Now returns the current time; time.Now if nil.
@@ -73,61 +81,34 @@ type Standard struct {
 
 // NewStandard returns a Standard for a "whsec_" secret.
 func NewStandard(secret string) (*Standard, error) {
-	key, err := DecodeSecret(secret)
-	if err != nil {
+	if _, err := DecodeSecret(secret); err != nil {
 		return nil, err
 	}
-	return &Standard{key: key}, nil
+	return &Standard{secret: secret}, nil
+}
+
+func (s *Standard) scheme() *Scheme {
+	sc := StandardScheme()
+	sc.Tolerance, sc.Now = s.Tolerance, s.Now
+	return sc
 }
 
 // Sign returns the webhook-signature value ("v1,<base64>") for a message.
 func (s *Standard) Sign(id string, ts time.Time, body []byte) string {
-	return "v1," + base64.StdEncoding.EncodeToString(s.mac(id, ts.Unix(), body))
-}
-
-func (s *Standard) mac(id string, unix int64, body []byte) []byte {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(id))
-	m.Write([]byte{'.'})
-	m.Write(strconv.AppendInt(nil, unix, 10))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return m.Sum(nil)
+	// The secret was checked by NewStandard and the scheme is fixed, so Sign
+	// cannot fail.
+	sig, _ := s.scheme().Sign([]string{s.secret}, id, ts, body)
+	return sig
 }
 
 // Verify checks the headers of a request against its body: the timestamp must be
 // within the tolerance and one of the space-separated "v1,<base64>" signatures must
-// match (several appear while a secret is being rotated).
+// match (several appear while a secret is being rotated). A missing header is
+// reported as ErrMissingHeaders.
 func (s *Standard) Verify(body []byte, h http.Header) error {
-	id, tsText, sigs := h.Get(HeaderID), h.Get(HeaderTimestamp), h.Get(HeaderSignature)
-	if id == "" || tsText == "" || sigs == "" {
+	err := s.scheme().Verify([]string{s.secret}, body, h)
+	if errors.Is(err, ErrMissingHeader) {
 		return ErrMissingHeaders
 	}
-	unix, err := strconv.ParseInt(tsText, 10, 64)
-	if err != nil {
-		return ErrInvalidTimestamp
-	}
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	tol := s.Tolerance
-	if tol == 0 {
-		tol = DefaultTolerance
-	}
-	if d := now().Sub(time.Unix(unix, 0)); d > tol || d < -tol {
-		return ErrTimestampTooOld
-	}
-	want := s.mac(id, unix, body)
-	for _, sig := range strings.Fields(sigs) {
-		version, b64, ok := strings.Cut(sig, ",")
-		if !ok || version != "v1" {
-			continue
-		}
-		got, err := base64.StdEncoding.DecodeString(b64)
-		if err == nil && hmac.Equal(got, want) {
-			return nil
-		}
-	}
-	return ErrNoMatch
+	return err
 }
