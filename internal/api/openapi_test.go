@@ -24,6 +24,7 @@ import (
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store/sqlite/sqlitetest"
 )
 
@@ -300,6 +301,16 @@ var oaBodies = map[string]string{
 	"POST /v1/api-keys":              "APIKeyCreate",
 	"POST /v1/webhooks/{id}/test":    "",
 	"POST /v1/deliveries/{id}/retry": "",
+
+	"POST /v1/webhooks/{id}/rotate-secret": "WebhookRotateSecret",
+	"POST /v1/profiles":                    "ProfileCreate",
+	"PUT /v1/profiles/{name}":              "ProfileUpdate",
+}
+
+// oaOptionalBodies are the routes of oaBodies whose body may be left out
+// (requestBody.required false); every other body is required.
+var oaOptionalBodies = map[string]bool{
+	"POST /v1/webhooks/{id}/rotate-secret": true,
 }
 
 func TestOpenAPIRequestBodies(t *testing.T) {
@@ -323,8 +334,8 @@ func TestOpenAPIRequestBodies(t *testing.T) {
 			continue
 		}
 		body := doc.deref(t, rb)
-		if body["required"] != true {
-			t.Errorf("%s: requestBody.required: got %v, want true", key, body["required"])
+		if want := !oaOptionalBodies[key]; body["required"] != want {
+			t.Errorf("%s: requestBody.required: got %v, want %v", key, body["required"], want)
 		}
 		content, _ := body["content"].(map[string]any)
 		media, _ := content["application/json"].(map[string]any)
@@ -612,6 +623,8 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		{"DeliveryPage", page[hookline.Delivery]{}, &page[hookline.Delivery]{}},
 		{"EventTypePage", page[hookline.EventType]{}, &page[hookline.EventType]{}},
 		{"APIKeyPage", page[hookline.APIKey]{}, &page[hookline.APIKey]{}},
+		{"Profile", profileView{}, &profileView{}},
+		{"ProfilePage", page[profileView]{}, &page[profileView]{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.schema, func(t *testing.T) {
@@ -676,6 +689,13 @@ func TestOpenAPIRequestSchemasMatchInputs(t *testing.T) {
 		{"EventTypeCreate", reflect.TypeFor[eventTypeInput]()},
 		{"EventTypeUpdate", reflect.TypeFor[eventTypeInput]()},
 		{"APIKeyCreate", reflect.TypeFor[apiKeyInput]()},
+		{"WebhookRotateSecret", reflect.TypeFor[rotateInput]()},
+		{"ProfileCreate", reflect.TypeFor[profileInput]()},
+		{"ProfileUpdate", reflect.TypeFor[profileInput]()},
+		{"ProfileDefinition", reflect.TypeFor[profile.Definition]()},
+		{"ProfileSignature", reflect.TypeFor[profile.Signature]()},
+		{"ProfilePolicy", reflect.TypeFor[profile.PolicyDefinition]()},
+		{"ProfileAutoDisable", reflect.TypeFor[profile.AutoDisable]()},
 	}
 	for _, tc := range cases {
 		props, _ := doc.schema(t, tc.schema)["properties"].(map[string]any)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
 )
 
@@ -59,6 +60,7 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
 	var ve *hookline.ValidationError
 	var mbe *http.MaxBytesError
+	var ptl *delivery.PayloadTooLargeError
 	switch {
 	case errors.As(err, &he):
 		p.Status, p.Type, p.Detail = he.status, "urn:hookline:problem:"+he.kind, he.detail
@@ -76,6 +78,9 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &mbe):
 		p.Status, p.Type = http.StatusRequestEntityTooLarge, "urn:hookline:problem:too-large"
 		p.Detail = "request body larger than " + strconv.FormatInt(mbe.Limit, 10) + " bytes"
+	case errors.As(err, &ptl):
+		p.Status, p.Type, p.Detail = http.StatusRequestEntityTooLarge, "urn:hookline:problem:too-large", "data: "+ptl.Error()
+		p.Errors = []fieldError{{Field: "data", Message: ptl.Error()}}
 	case errors.Is(err, hookline.ErrNotFound):
 		p.Status, p.Type, p.Detail = http.StatusNotFound, "urn:hookline:problem:not-found", "no such object"
 	case errors.Is(err, hookline.ErrConflict):

@@ -28,6 +28,7 @@ var routes = []route{
 	{"PUT /v1/webhooks/{id}", hookline.ScopeWebhooksWrite, (*handler).webhookReplace},
 	{"PATCH /v1/webhooks/{id}", hookline.ScopeWebhooksWrite, (*handler).webhookPatch},
 	{"DELETE /v1/webhooks/{id}", hookline.ScopeWebhooksWrite, (*handler).webhookDelete},
+	{"POST /v1/webhooks/{id}/rotate-secret", hookline.ScopeWebhooksWrite, (*handler).webhookRotateSecret},
 	{"POST /v1/webhooks/{id}/test", hookline.ScopeWebhooksWrite, (*handler).webhookTest},
 	{"GET /v1/webhooks/{id}/logs", hookline.ScopeDeliveriesRead, (*handler).webhookLogs},
 
@@ -38,6 +39,12 @@ var routes = []route{
 	{"GET /v1/deliveries", hookline.ScopeDeliveriesRead, (*handler).deliveryList},
 	{"GET /v1/deliveries/{id}", hookline.ScopeDeliveriesRead, (*handler).deliveryGet},
 	{"POST /v1/deliveries/{id}/retry", hookline.ScopeDeliveriesWrite, (*handler).deliveryRetry},
+
+	{"GET /v1/profiles", hookline.ScopeWebhooksRead, (*handler).profileList},
+	{"POST /v1/profiles", hookline.ScopeWebhooksWrite, (*handler).profileCreate},
+	{"GET /v1/profiles/{name}", hookline.ScopeWebhooksRead, (*handler).profileGet},
+	{"PUT /v1/profiles/{name}", hookline.ScopeWebhooksWrite, (*handler).profileUpdate},
+	{"DELETE /v1/profiles/{name}", hookline.ScopeWebhooksWrite, (*handler).profileDelete},
 
 	{"GET /v1/event-types", hookline.ScopeEventTypesRead, (*handler).eventTypeList},
 	{"POST /v1/event-types", hookline.ScopeEventTypesWrite, (*handler).eventTypeCreate},

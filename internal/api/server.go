@@ -16,6 +16,7 @@ import (
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -30,6 +31,8 @@ type Options struct {
 	Config  config.Config
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
+	// Profiles are the wire-format profiles; the engine's when nil.
+	Profiles *profile.Registry
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -39,6 +42,7 @@ type handler struct {
 	engine   *delivery.Engine
 	cfg      config.Config
 	metrics  *metrics.Metrics
+	profiles *profile.Registry
 	log      *slog.Logger
 	now      func() time.Time
 	keys     *keyCache
@@ -57,8 +61,11 @@ func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Profiles == nil {
+		o.Profiles = o.Engine.Profiles()
+	}
 	h := &handler{
-		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now,
+		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles,
 		keys:     newKeyCache(o.Store, 5*time.Second),
 		limits:   newRateLimiter(time.Hour),
 		authFail: newRateLimiter(time.Minute),

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -26,8 +27,9 @@ type webhookInput struct {
 	Ordered     *bool              `json:"ordered"`
 }
 
-// apply copies the fields that are set onto w and validates the result.
-func (in *webhookInput) apply(w *hookline.Webhook) error {
+// apply copies the fields that are set onto w and validates the result against
+// its profile, which it returns.
+func (h *handler) apply(r *http.Request, in *webhookInput, w *hookline.Webhook) (*profile.Profile, error) {
 	if in.URL != nil {
 		w.URL = strings.TrimSpace(*in.URL)
 	}
@@ -55,7 +57,7 @@ func (in *webhookInput) apply(w *hookline.Webhook) error {
 	if in.Ordered != nil {
 		w.Ordered = *in.Ordered
 	}
-	return validateWebhook(w)
+	return h.validateWebhook(r, w)
 }
 
 // reservedHeaders are set by Hookline and may not be overridden per webhook.
@@ -65,7 +67,21 @@ var reservedHeaders = map[string]bool{
 	webhook.HeaderID: true, webhook.HeaderTimestamp: true, webhook.HeaderSignature: true,
 }
 
-func validateWebhook(w *hookline.Webhook) error {
+func (h *handler) validateWebhook(r *http.Request, w *hookline.Webhook) (*profile.Profile, error) {
+	if w.Profile == "" {
+		w.Profile = profile.Standard
+	}
+	prof, err := h.profiles.Get(r.Context(), w.Profile)
+	if errors.Is(err, hookline.ErrNotFound) {
+		return nil, hookline.Invalid("profile", "unknown profile %q; GET /v1/profiles lists them", w.Profile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return prof, validateWebhookFields(w, prof)
+}
+
+func validateWebhookFields(w *hookline.Webhook, prof *profile.Profile) error {
 	if err := hookline.ValidateURL("url", w.URL); err != nil {
 		return err
 	}
@@ -81,15 +97,13 @@ func validateWebhook(w *hookline.Webhook) error {
 		}
 	}
 	if w.Secret == "" {
-		w.Secret = webhook.NewSecret()
-	} else if _, err := webhook.DecodeSecret(w.Secret); err != nil {
-		return hookline.Invalid("secret", "must be whsec_ followed by base64 of 16 to 64 random bytes (or leave it out to have one generated)")
-	}
-	if w.Profile == "" {
-		w.Profile = profile.Standard
-	}
-	if w.Profile != profile.Standard {
-		return hookline.Invalid("profile", "unknown profile %q (available: %s)", w.Profile, profile.Standard)
+		secret, err := prof.NewSecret()
+		if err != nil {
+			return err
+		}
+		w.Secret = secret
+	} else if err := prof.ValidateSecret(w.Secret); err != nil {
+		return err
 	}
 	if len(w.Description) > 1000 {
 		return hookline.Invalid("description", "at most 1000 characters")
@@ -104,7 +118,7 @@ func validateWebhook(w *hookline.Webhook) error {
 		if !validHeaderName(k) {
 			return hookline.Invalid("headers", "%q is not a valid header name", k)
 		}
-		if reservedHeaders[strings.ToLower(k)] {
+		if reservedHeaders[strings.ToLower(k)] || prof.Scheme() != nil && strings.EqualFold(k, prof.Scheme().Header) {
 			return hookline.Invalid("headers", "%q is set by Hookline and cannot be overridden", k)
 		}
 		if strings.ContainsAny(v, "\r\n\x00") || len(v) > 4096 {
@@ -132,11 +146,15 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// webhookView is a webhook as the API shows it: the secret only when asked for.
+// webhookView is a webhook as the API shows it: the secrets only when asked for,
+// the public key of an ed25519 signing key always.
 func webhookView(w *hookline.Webhook, withSecret bool) *hookline.Webhook {
 	v := *w
+	if strings.HasPrefix(v.Secret, webhook.SigningKeyPrefix) {
+		v.PublicKey, _ = webhook.PublicKey(v.Secret)
+	}
 	if !withSecret {
-		v.Secret = ""
+		v.Secret, v.PreviousSecret = "", ""
 	}
 	return &v
 }
@@ -168,17 +186,22 @@ func (h *handler) webhookCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.now().UTC()
 	wh := &hookline.Webhook{ID: hookline.NewID(hookline.PrefixWebhook), Tenant: tenant, Active: true, CreatedAt: now, UpdatedAt: now}
-	if err := in.apply(wh); err != nil {
+	prof, err := h.apply(r, &in, wh)
+	if err != nil {
 		h.error(w, r, err)
 		return
 	}
-	err = h.store.WebhookCreate(r.Context(), store.WebhookCreateParams{Webhook: wh, MaxPerTenant: h.cfg.MaxWebhooksPerTenant})
+	limit := prof.Policy.MaxWebhooksPerTenant
+	if limit == 0 {
+		limit = h.cfg.MaxWebhooksPerTenant
+	}
+	err = h.store.WebhookCreate(r.Context(), store.WebhookCreateParams{Webhook: wh, MaxPerTenant: limit})
 	if err != nil {
 		h.error(w, r, err)
 		return
 	}
 	h.engine.WebhookChanged(wh.ID, wh.Tenant)
-	writeJSON(w, http.StatusCreated, wh)
+	writeJSON(w, http.StatusCreated, webhookView(wh, true))
 }
 
 // webhookFor loads the webhook of the path, hidden if the key may not see it.
@@ -247,11 +270,11 @@ func (h *handler) webhookUpdate(w http.ResponseWriter, r *http.Request, replace 
 			h.error(w, r, hookline.Invalid("url", "is required (PUT replaces the webhook; use PATCH to change some fields)"))
 			return
 		}
-		secret := wh.Secret
-		*wh = hookline.Webhook{ID: wh.ID, Tenant: wh.Tenant, Secret: secret, Active: true, CreatedAt: wh.CreatedAt}
+		*wh = hookline.Webhook{ID: wh.ID, Tenant: wh.Tenant, Secret: wh.Secret, PreviousSecret: wh.PreviousSecret,
+			PreviousSecretUntil: wh.PreviousSecretUntil, Active: true, CreatedAt: wh.CreatedAt}
 	}
 	wh.UpdatedAt = h.now().UTC()
-	if err := in.apply(wh); err != nil {
+	if _, err := h.apply(r, &in, wh); err != nil {
 		h.error(w, r, err)
 		return
 	}
@@ -344,4 +367,67 @@ func (h *handler) webhookLogs(w http.ResponseWriter, r *http.Request) {
 		items[i] = logEntry(&attempts[i])
 	}
 	writeJSON(w, http.StatusOK, newPage(items, lp.Limit, func(it logItem) string { return it.ID }))
+}
+
+// rotateInput is the body of POST /v1/webhooks/{id}/rotate-secret.
+type rotateInput struct {
+	// Secret is the new secret; generated when empty.
+	Secret string `json:"secret"`
+	// GracePeriod is how long the old secret keeps signing next to the new one
+	// (a Go duration, default 24h, at most 7 days; 0s drops it at once).
+	GracePeriod string `json:"grace_period"`
+}
+
+const maxGracePeriod = 7 * 24 * time.Hour
+
+func (h *handler) webhookRotateSecret(w http.ResponseWriter, r *http.Request) {
+	var in rotateInput
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &in, maxBodyBytes); err != nil {
+			h.error(w, r, err)
+			return
+		}
+	}
+	grace := 24 * time.Hour
+	if in.GracePeriod != "" {
+		d, err := time.ParseDuration(in.GracePeriod)
+		if err != nil || d < 0 || d > maxGracePeriod {
+			h.error(w, r, hookline.Invalid("grace_period", "must be a duration from 0s to 168h, such as 24h"))
+			return
+		}
+		grace = d
+	}
+	wh, err := h.webhookFor(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	prof, err := h.profiles.Get(r.Context(), wh.Profile)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	secret := in.Secret
+	if secret == "" {
+		if secret, err = prof.NewSecret(); err != nil {
+			h.error(w, r, err)
+			return
+		}
+	} else if err := prof.ValidateSecret(secret); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	now := h.now().UTC()
+	wh.PreviousSecret, wh.PreviousSecretUntil = "", nil
+	if grace > 0 {
+		until := now.Add(grace)
+		wh.PreviousSecret, wh.PreviousSecretUntil = wh.Secret, &until
+	}
+	wh.Secret, wh.UpdatedAt = secret, now
+	if err := h.store.WebhookUpdate(r.Context(), wh); err != nil {
+		h.error(w, r, err)
+		return
+	}
+	h.engine.WebhookChanged(wh.ID, wh.Tenant)
+	writeJSON(w, http.StatusOK, webhookView(wh, true))
 }

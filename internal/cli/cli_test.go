@@ -127,7 +127,7 @@ func TestBadArguments(t *testing.T) {
 		{"argument", []string{"migrate", "now"}, 2, []string{`unexpected argument "now"`}},
 		{"database URL", []string{"migrate", "--db=postgres://localhost/hookline"}, 1, []string{"--db", "unsupported database"}},
 		{"listen status", []string{"listen", "--status=42"}, 2, []string{"--status"}},
-		{"listen secret", []string{"listen", "--secret=whsec_!!"}, 1, []string{"--secret"}},
+		{"listen secret", []string{"listen", "--secret=whsec_!!"}, 2, []string{"--secret"}},
 		{"listen flag", []string{"listen", "--port=9000"}, 2, []string{"flag provided but not defined: -port"}},
 	}
 	for _, tc := range cases {

@@ -2,17 +2,20 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/webhook"
 )
 
@@ -22,7 +25,8 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("hookline listen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:9000", "address to listen on")
-	secret := fs.String("secret", "", "the webhook's whsec_ secret; when set, each request's signature is verified and a bad one is answered 401")
+	secret := fs.String("secret", "", "the webhook's secret (whsec_…, a raw secret, or the whpk_ public key of an ed25519 profile); when set, each request's signature is verified and a bad one is answered 401")
+	profileFile := fs.String("profile", "", "a profile YAML file (docs/profiles.md) whose signature scheme to verify; the built-in standard profile when empty")
 	status := fs.Int("status", 200, "status code to answer valid requests with (e.g. 500 to watch retries)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: hookline listen [flags]\n\nA local receiver that prints the webhooks it gets and verifies their signatures.\n\nFlags:")
@@ -31,13 +35,19 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	var verifier *webhook.Standard
+	scheme, err := listenScheme(*profileFile)
+	if err != nil {
+		return err
+	}
+	var verifier *webhook.Scheme
 	if *secret != "" {
-		v, err := webhook.NewStandard(*secret)
-		if err != nil {
-			return fmt.Errorf("--secret: %w", err)
+		if scheme == nil {
+			return fmt.Errorf("%w: --profile %s does not sign requests; leave out --secret", errUsage, *profileFile)
 		}
-		verifier = v
+		if err := checkListenSecret(scheme, *secret); err != nil {
+			return fmt.Errorf("%w: --secret: %v", errUsage, err)
+		}
+		verifier = scheme
 	}
 	if *status < 100 || *status > 599 {
 		return fmt.Errorf("%w: --status must be an HTTP status code", errUsage)
@@ -55,7 +65,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		verdict, code := "signature not checked (no --secret)", *status
 		if verifier != nil {
-			if err := verifier.Verify(body, r.Header); err != nil {
+			if err := verifier.Verify([]string{*secret}, body, r.Header); err != nil {
 				verdict, code = "signature INVALID: "+err.Error(), http.StatusUnauthorized
 			} else {
 				verdict = "signature valid"
@@ -83,6 +93,47 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		srv.Shutdown(sctx)
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// listenScheme is the verification scheme of the profile in file, or of the
+// built-in standard profile.
+func listenScheme(file string) (*webhook.Scheme, error) {
+	def := profile.StandardDefinition()
+	name := profile.Standard
+	if file != "" {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--profile: %w", err)
+		}
+		if def, err = profile.ParseYAML(src); err != nil {
+			return nil, fmt.Errorf("--profile %s: %w", file, err)
+		}
+		name = "listen"
+	}
+	p, err := profile.Compile(name, def, profile.Defaults{RetrySchedule: []time.Duration{0}})
+	if err != nil {
+		return nil, fmt.Errorf("--profile %s: %w", file, err)
+	}
+	return p.VerifyScheme(), nil
+}
+
+// checkListenSecret refuses, before listening, a secret the scheme cannot use.
+func checkListenSecret(s *webhook.Scheme, secret string) error {
+	switch {
+	case s.Algorithm == webhook.AlgorithmEd25519 && strings.HasPrefix(secret, webhook.PublicKeyPrefix):
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, webhook.PublicKeyPrefix))
+		if err != nil || len(raw) != 32 {
+			return errors.New("not a whpk_ ed25519 public key")
+		}
+		return nil
+	case s.Algorithm == webhook.AlgorithmEd25519:
+		_, err := webhook.PublicKey(secret)
+		return err
+	case s.Key == webhook.KeyWhsec:
+		_, err := webhook.DecodeSecret(secret)
 		return err
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -37,9 +38,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "\nAdmin API key (shown once, store it now):\n\n    %s\n\n", generated)
 	}
 
+	profiles, err := profile.NewRegistry(s, profile.Defaults{
+		RetrySchedule: cfg.RetrySchedule, Timeout: cfg.Timeout, Jitter: 0.1,
+		AutoDisable:          profile.AutoDisableRule{Failures: cfg.AutoDisableFailures, After: cfg.AutoDisableAfter},
+		MaxPayloadBytes:      cfg.MaxPayloadBytes,
+		MaxWebhooksPerTenant: cfg.MaxWebhooksPerTenant,
+	})
+	if err != nil {
+		return err
+	}
+	if cfg.Profiles != "" {
+		names, err := profiles.LoadFiles(cfg.Profiles)
+		if err != nil {
+			return err
+		}
+		log.Info("loaded profiles", "from", cfg.Profiles, "names", names)
+	}
+
 	m := metrics.New()
 	engine := delivery.New(delivery.Options{
 		Store:       s,
+		Profiles:    profiles,
 		Sender:      delivery.NewSender(delivery.SenderOptions{AllowPrivate: cfg.AllowPrivateTargets, BodyLimit: cfg.ResponseBodyLimit}),
 		Policy:      delivery.Policy{Schedule: cfg.RetrySchedule, Jitter: 0.1},
 		Timeout:     cfg.Timeout,

@@ -31,6 +31,7 @@ type Config struct {
 	TenantKeyRateLimit   int
 	AutoDisableFailures  int
 	AutoDisableAfter     time.Duration
+	Profiles             string
 	ResponseBodyLimit    int
 	Retention            time.Duration
 	ShutdownTimeout      time.Duration
@@ -89,6 +90,10 @@ var options = []option{
 		s, err := ParseSchedule(v)
 		c.RetrySchedule = s
 		return err
+	}},
+	{"profiles", "", "a YAML profile file, or a directory of *.yaml profiles, loaded at start; each is named after its file (docs/profiles.md)", false, func(c *Config, v string) error {
+		c.Profiles = v
+		return nil
 	}},
 	{"timeout", "30s", "time limit of one delivery attempt", false, durationSetter(func(c *Config) *time.Duration { return &c.Timeout }, time.Millisecond)},
 	{"lease", "0s", "how long a claimed delivery stays reserved for the node working on it; 0 means timeout + 30s", false, durationSetter(func(c *Config) *time.Duration { return &c.Lease }, 0)},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -37,11 +38,23 @@ func (e *Engine) attempt(j job) {
 		return
 	}
 
+	prof, err := e.o.Profiles.Get(e.sendCtx, wh.Profile)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		done.Status, done.Error = hookline.DeliveryFailed, fmt.Sprintf("the webhook's profile %q does not exist", wh.Profile)
+		e.complete(done, d, wh)
+		return
+	case err != nil:
+		e.log.Error("loading the webhook's profile failed; delivery released", "delivery", d.ID, "profile", wh.Profile, "err", err)
+		e.keepForReleaseNow(d.ID, j.token)
+		return
+	}
+
 	a := &hookline.Attempt{
 		ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, WebhookID: wh.ID, EventID: j.event.ID,
 		EventType: j.event.Type, Tenant: j.event.Tenant, Number: d.Attempts + 1, StartedAt: now,
 	}
-	resp := e.send(e.sendCtx, wh, j.event, d.ID, a)
+	resp := e.send(e.sendCtx, prof, wh, j.event, d.ID, a)
 	if e.sendCtx.Err() != nil {
 		// Aborted by a hard shutdown: not the receiver's fault, so no attempt counts.
 		e.keepForRelease(d.ID, j.token)
@@ -51,12 +64,13 @@ func (e *Engine) attempt(j job) {
 	done.Now = e.o.Now()
 	e.o.Metrics.AttemptDuration.Observe(resp.Duration.Seconds())
 
-	switch Judge(resp.StatusCode, resp.Err) {
+	pol := &prof.Policy
+	switch JudgeWith(resp.StatusCode, resp.Err, pol.RetryOn, pol.DisableOnGone) {
 	case Success:
 		done.Status = hookline.DeliverySucceeded
 	case Retry:
 		retryAfter := ParseRetryAfter(resp.StatusCode, resp.Header, done.Now)
-		if delay, ok := e.o.Policy.NextDelay(a.Number, retryAfter); ok {
+		if delay, ok := (Policy{Schedule: pol.RetrySchedule, Jitter: pol.Jitter}).NextDelay(a.Number, retryAfter); ok {
 			done.Status, done.NextAttemptAt = hookline.DeliveryPending, done.Now.Add(delay)
 		} else {
 			done.Status = hookline.DeliveryFailed
@@ -67,21 +81,24 @@ func (e *Engine) attempt(j job) {
 		done.Status, done.DisableReason = hookline.DeliveryFailed, "the endpoint answered 410 Gone"
 	}
 	if done.Status == hookline.DeliveryFailed {
-		done.AutoDisable = e.o.AutoDisable
+		done.AutoDisable = store.AutoDisableRule{Failures: pol.AutoDisable.Failures, After: pol.AutoDisable.After}
 		done.Ops = e.opsEvents(&done, d, wh)
 	}
 	e.complete(done, d, wh)
 }
 
 // send renders and makes the request, filling the attempt's outcome.
-func (e *Engine) send(ctx context.Context, wh *hookline.Webhook, ev *hookline.Event, deliveryID string, a *hookline.Attempt) Response {
-	req, err := profile.RenderStandard(profile.Message{Event: ev, Webhook: wh, DeliveryID: deliveryID, Attempt: a.Number, SentAt: a.StartedAt})
+func (e *Engine) send(ctx context.Context, prof *profile.Profile, wh *hookline.Webhook, ev *hookline.Event, deliveryID string, a *hookline.Attempt) Response {
+	req, err := prof.Render(profile.Message{
+		Event: ev, Webhook: wh, DeliveryID: deliveryID, Attempt: a.Number, SentAt: a.StartedAt,
+		Secrets: signingSecrets(wh, a.StartedAt),
+	})
 	var resp Response
 	if err != nil {
 		resp.Err = err
 	} else {
 		a.RequestHeaders = HeaderMap(req.Header)
-		resp = e.o.Sender.Send(ctx, wh.URL, req.Header, req.Body, e.o.Timeout)
+		resp = e.o.Sender.Send(ctx, wh.URL, req.Header, req.Body, prof.Policy.Timeout)
 	}
 	a.StatusCode = resp.StatusCode
 	a.DurationMS = resp.Duration.Milliseconds()
@@ -144,9 +161,11 @@ func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, 
 		e.o.Metrics.WebhooksDisabled.Inc()
 		e.log.Warn("webhook disabled", "webhook", wh.ID, "tenant", wh.Tenant, "reason", r.DisabledReason)
 	}
-	if len(r.Ops) > 0 {
-		e.o.Metrics.EventsPublished.Add(float64(len(r.Ops)))
-		e.dueAt(p.Now.Add(e.o.Policy.FirstDelay()))
+	for _, op := range r.Ops {
+		e.o.Metrics.EventsPublished.Inc()
+		for _, od := range op.Deliveries {
+			e.dueAt(*od.NextAttemptAt)
+		}
 	}
 }
 
@@ -215,9 +234,29 @@ func (e *Engine) opsEvent(subs []*hookline.Webhook, eventType string, now time.T
 		if wh.Matches(eventType) {
 			p.Deliveries = append(p.Deliveries, store.DeliveryInsert{
 				ID: hookline.NewID(hookline.PrefixDelivery), WebhookID: wh.ID, Ordered: wh.Ordered,
-				NextAttemptAt: now.Add(e.o.Policy.FirstDelay()),
+				NextAttemptAt: now.Add(e.firstDelay(context.Background(), wh)),
 			})
 		}
 	}
 	return p
+}
+
+// signingSecrets are the secrets that sign a request sent at t: the webhook's
+// secret, and the one it replaced while the rotation's grace period lasts.
+func signingSecrets(wh *hookline.Webhook, t time.Time) []string {
+	if wh.PreviousSecret != "" && wh.PreviousSecretUntil != nil && t.Before(*wh.PreviousSecretUntil) {
+		return []string{wh.Secret, wh.PreviousSecret}
+	}
+	return []string{wh.Secret}
+}
+
+// firstDelay is the delay before a webhook's first attempt, from its profile's
+// schedule (the built-in profile's when its own cannot be loaded: the delivery
+// then fails or is released when attempted, with the reason).
+func (e *Engine) firstDelay(ctx context.Context, wh *hookline.Webhook) time.Duration {
+	prof, err := e.o.Profiles.Get(ctx, wh.Profile)
+	if err != nil {
+		prof, _ = e.o.Profiles.Fixed(profile.Standard)
+	}
+	return prof.Policy.RetrySchedule[0]
 }

@@ -19,13 +19,18 @@ import (
 
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store"
 )
 
 // Options configure an Engine.
 type Options struct {
-	Store       store.Store
-	Sender      *Sender
+	Store  store.Store
+	Sender *Sender
+	// Profiles renders requests and holds each webhook's delivery policy. When
+	// nil, one holding the built-in profile is made with Policy, Timeout and
+	// AutoDisable as its defaults.
+	Profiles    *profile.Registry
 	Policy      Policy
 	Timeout     time.Duration
 	Lease       time.Duration
@@ -104,6 +109,16 @@ func New(o Options) *Engine {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New()
 	}
+	if o.Profiles == nil {
+		reg, err := profile.NewRegistry(o.Store, profile.Defaults{
+			RetrySchedule: o.Policy.Schedule, Jitter: o.Policy.Jitter, Timeout: o.Timeout,
+			AutoDisable: profile.AutoDisableRule{Failures: o.AutoDisable.Failures, After: o.AutoDisable.After},
+		})
+		if err != nil {
+			panic(err) // the built-in profile is part of the binary
+		}
+		o.Profiles = reg
+	}
 	e := &Engine{
 		o:     o,
 		log:   o.Logger.With("component", "delivery"),
@@ -115,6 +130,9 @@ func New(o Options) *Engine {
 	e.sendCtx, e.sendCancel = context.WithCancel(context.Background())
 	return e
 }
+
+// Profiles returns the engine's profile registry.
+func (e *Engine) Profiles() *profile.Registry { return e.o.Profiles }
 
 // Start launches the workers and the claim loop. On a single-node store it first
 // frees every lease left by a previous process, so work a crash interrupted

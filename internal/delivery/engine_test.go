@@ -1004,8 +1004,8 @@ func TestWebhookTest(t *testing.T) {
 	if err := json.Unmarshal(reqs[0].body, &body); err != nil {
 		t.Fatal(err)
 	}
-	if body.Event != hookline.EventWebhookTest || body.ID != a.EventID || string(body.Data) != string(testData) {
-		t.Errorf("test body: got %s, want event webhook.test, id %s, data %s", reqs[0].body, a.EventID, testData)
+	if body.Event != hookline.EventWebhookTest || body.ID != a.EventID || string(body.Data) != `{"message":"This is a test webhook from Hookline"}` {
+		t.Errorf("test body: got %s, want event webhook.test, id %s and the default test data", reqs[0].body, a.EventID)
 	}
 
 	b, err := e.Test(ctx, wh)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookline/hookline/internal/profile"
 )
 
 // Verdict is what one attempt's outcome means for its delivery.
@@ -23,14 +25,23 @@ const (
 // followed), 408, 429 and 5xx are retried; 410 disables the webhook; any other 4xx
 // fails the delivery at once.
 func Judge(status int, err error) Verdict {
+	return JudgeWith(status, err, defaultRetryOn, true)
+}
+
+var defaultRetryOn, _ = profile.ParseStatusSet([]string{"3xx", "408", "429", "5xx"})
+
+// JudgeWith classifies an attempt with a profile's rules: network errors and
+// timeouts are retried, statuses in retryOn are retried, 410 disables the webhook
+// when disableOnGone, anything else that is not 2xx fails at once.
+func JudgeWith(status int, err error, retryOn profile.StatusSet, disableOnGone bool) Verdict {
 	switch {
 	case err != nil:
 		return Retry
 	case status >= 200 && status < 300:
 		return Success
-	case status == http.StatusGone:
+	case status == http.StatusGone && disableOnGone:
 		return Gone
-	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, status >= 500, status < 400:
+	case retryOn.Has(status):
 		return Retry
 	}
 	return Fail

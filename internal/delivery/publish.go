@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,10 +26,10 @@ type PublishParams struct {
 // A repeated idempotency key returns the stored event and creates nothing.
 func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.EventInsertResult, error) {
 	now := e.o.Now().UTC().Truncate(time.Millisecond) // the precision stored
-	first := e.o.Policy.FirstDelay()
 	token := e.newToken()
 	ins := make([]store.EventInsertParams, len(ps))
-	reserved, unclaimed := 0, 0
+	reserved := 0
+	var wakeAt time.Time // earliest due delivery not handed straight to a worker
 
 	e.pushMu.RLock()
 	defer e.pushMu.RUnlock()
@@ -54,6 +55,16 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 			if !wh.Matches(p.Type) {
 				continue
 			}
+			prof, err := e.o.Profiles.Get(ctx, wh.Profile)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				e.give(reserved)
+				return nil, err
+			}
+			if prof != nil && int64(len(p.Data)) > prof.Policy.MaxPayloadBytes && prof.Policy.MaxPayloadBytes > 0 {
+				e.give(reserved)
+				return nil, &PayloadTooLargeError{Profile: prof.Name, Limit: prof.Policy.MaxPayloadBytes, Size: int64(len(p.Data))}
+			}
+			first := e.firstDelay(ctx, wh)
 			di := store.DeliveryInsert{
 				ID: hookline.NewID(hookline.PrefixDelivery), WebhookID: wh.ID, Ordered: wh.Ordered,
 				NextAttemptAt: now.Add(first),
@@ -64,8 +75,8 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 			if first == 0 && !wh.Ordered && !e.closed && e.take(1) == 1 {
 				di.LeaseToken, di.NextAttemptAt = token, now.Add(e.o.Lease)
 				reserved++
-			} else {
-				unclaimed++
+			} else if wakeAt.IsZero() || di.NextAttemptAt.Before(wakeAt) {
+				wakeAt = di.NextAttemptAt
 			}
 			ins[i].Deliveries = append(ins[i].Deliveries, di)
 		}
@@ -92,10 +103,21 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 			}
 		}
 	}
-	if unclaimed > 0 {
-		e.dueAt(now.Add(first))
+	if !wakeAt.IsZero() {
+		e.dueAt(wakeAt)
 	}
 	return results, nil
+}
+
+// PayloadTooLargeError refuses an event whose data exceeds the payload limit of
+// the profile of a webhook it would go to.
+type PayloadTooLargeError struct {
+	Profile     string
+	Limit, Size int64
+}
+
+func (e *PayloadTooLargeError) Error() string {
+	return fmt.Sprintf("data is %d bytes, more than the %d that profile %q allows", e.Size, e.Limit, e.Profile)
 }
 
 // dueAt makes the claim loop look for deliveries that are due at t.
@@ -107,23 +129,27 @@ func (e *Engine) dueAt(t time.Time) {
 	e.Notify()
 }
 
-// testData is the data of the webhook.test event.
-var testData = json.RawMessage(`{"message":"This is a test webhook from Hookline"}`)
-
 // Test sends a webhook.test event to wh now, synchronously, records the attempt
 // in the webhook's logs and returns it. It works on inactive webhooks too, so a
 // fixed endpoint can be checked before it is turned back on.
 func (e *Engine) Test(ctx context.Context, wh *hookline.Webhook) (*hookline.Attempt, error) {
+	prof, err := e.o.Profiles.Get(ctx, wh.Profile)
+	if err != nil {
+		return nil, err
+	}
 	now := e.o.Now()
 	ev := &hookline.Event{
 		ID: hookline.NewID(hookline.PrefixEvent), Tenant: wh.Tenant, Type: hookline.EventWebhookTest,
-		Data: testData, Timestamp: now.UTC(), CreatedAt: now,
+		Data: prof.TestData(), Timestamp: now.UTC().Truncate(time.Millisecond), CreatedAt: now,
 	}
 	a := &hookline.Attempt{
 		ID: hookline.NewID(hookline.PrefixAttempt), WebhookID: wh.ID, EventID: ev.ID,
 		EventType: ev.Type, Tenant: wh.Tenant, Number: 1, StartedAt: now,
 	}
-	e.send(ctx, wh, ev, "", a)
+	// A test send belongs to no delivery (the attempt records none), but a profile
+	// may put {delivery.id} in the body as the message's id, which receivers
+	// deduplicate on (Products Manager's webhook_id): each test send gets a fresh one.
+	e.send(ctx, prof, wh, ev, hookline.NewID(hookline.PrefixDelivery), a)
 	if err := e.o.Store.AttemptInsert(ctx, a); err != nil {
 		return a, fmt.Errorf("delivery: record test attempt: %w", err)
 	}

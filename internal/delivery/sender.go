@@ -77,7 +77,7 @@ func (s *Sender) Send(ctx context.Context, url string, header http.Header, body 
 	if err != nil {
 		return Response{Err: err}
 	}
-	req.Header = header
+	req.Header = canonicalUserAgent(header)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return Response{Duration: time.Since(start), Err: describe(err, timeout)}
@@ -93,6 +93,23 @@ func (s *Sender) Send(ctx context.Context, url string, header http.Header, body 
 		Body:       toText(excerpt),
 		Duration:   time.Since(start),
 	}
+}
+
+// canonicalUserAgent returns header with a User-Agent spelt in another case
+// ("user-agent", as a profile may write it) moved to the canonical key. Go's
+// Request.Write looks for it there only: otherwise it sends its own
+// "User-Agent: Go-http-client/1.1" as well, and receivers see two (Node.js keeps
+// the first, PHP joins them). header is not modified.
+func canonicalUserAgent(header http.Header) http.Header {
+	for k, v := range header {
+		if k != "User-Agent" && strings.EqualFold(k, "User-Agent") {
+			h := header.Clone()
+			delete(h, k)
+			h["User-Agent"] = v
+			return h
+		}
+	}
+	return header
 }
 
 // describe turns transport errors into messages a person can act on.

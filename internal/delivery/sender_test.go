@@ -178,3 +178,26 @@ func TestHeaderMap(t *testing.T) {
 		t.Errorf("HeaderMap of 80 headers: got %d, want 50", len(m))
 	}
 }
+
+// A User-Agent written in another case (profiles may write "user-agent: URLR")
+// is sent once, instead of next to Go's default one.
+func TestSendUserAgentAnyCase(t *testing.T) {
+	t.Parallel()
+	got := make(chan []string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Values("User-Agent")
+	}))
+	t.Cleanup(srv.Close)
+
+	h := http.Header{"user-agent": {"URLR"}, "x-signature": {"abc"}}
+	resp := newTestSender(1024).Send(context.Background(), srv.URL, h, []byte(`{}`), 2*time.Second)
+	if resp.Err != nil {
+		t.Fatal(resp.Err)
+	}
+	if ua := <-got; len(ua) != 1 || ua[0] != "URLR" {
+		t.Errorf("User-Agent headers: got %q, want only URLR", ua)
+	}
+	if _, ok := h["user-agent"]; !ok || len(h) != 2 {
+		t.Errorf("the caller's header was changed: %v", h)
+	}
+}

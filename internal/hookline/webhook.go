@@ -20,17 +20,23 @@ const (
 
 // Webhook is a subscription: where to send which events of one tenant, and how.
 type Webhook struct {
-	ID          string            `json:"id"`
-	Tenant      string            `json:"tenant"`
-	URL         string            `json:"url"`
-	Description string            `json:"description"`
-	Events      []string          `json:"events"`
-	Secret      string            `json:"secret,omitempty"`
-	Active      bool              `json:"active"`
-	Profile     string            `json:"profile"`
-	Headers     map[string]string `json:"headers"`
-	Metadata    map[string]string `json:"metadata"`
-	Ordered     bool              `json:"ordered"`
+	ID          string   `json:"id"`
+	Tenant      string   `json:"tenant"`
+	URL         string   `json:"url"`
+	Description string   `json:"description"`
+	Events      []string `json:"events"`
+	Secret      string   `json:"secret,omitempty"`
+	// PreviousSecret is the secret a rotation replaced; it keeps signing (next to
+	// Secret) until PreviousSecretUntil.
+	PreviousSecret      string     `json:"previous_secret,omitempty"`
+	PreviousSecretUntil *time.Time `json:"previous_secret_expires_at,omitempty"`
+	// PublicKey is the whpk_ key receivers verify with, for ed25519 profiles.
+	PublicKey string            `json:"public_key,omitempty"`
+	Active    bool              `json:"active"`
+	Profile   string            `json:"profile"`
+	Headers   map[string]string `json:"headers"`
+	Metadata  map[string]string `json:"metadata"`
+	Ordered   bool              `json:"ordered"`
 	// DisabledReason says why Hookline turned the webhook off (410 Gone, the
 	// auto-disable rule); empty when it is active or was turned off by a user.
 	DisabledReason string     `json:"disabled_reason,omitempty"`

@@ -13,6 +13,15 @@ import (
 	"github.com/hookline/hookline/webhook"
 )
 
+func standardProfile(t *testing.T) *Profile {
+	t.Helper()
+	p, err := Compile(Standard, StandardDefinition(), testDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestRenderStandard(t *testing.T) {
 	t.Parallel()
 	secret := webhook.NewSecret()
@@ -25,7 +34,7 @@ func TestRenderStandard(t *testing.T) {
 	}
 	wh := &hookline.Webhook{Secret: secret, Headers: map[string]string{"X-Team": "billing", "User-Agent": "Acme/2"}}
 	sentAt := time.Now().Add(-time.Second)
-	req, err := RenderStandard(Message{Event: ev, Webhook: wh, DeliveryID: "dlv_x", Attempt: 1, SentAt: sentAt})
+	req, err := standardProfile(t).Render(Message{Event: ev, Webhook: wh, DeliveryID: "dlv_x", Attempt: 1, SentAt: sentAt, Secrets: []string{secret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +87,15 @@ func TestRenderStandard(t *testing.T) {
 func TestRenderStandardDefaultsAndBadSecret(t *testing.T) {
 	t.Parallel()
 	ev := &hookline.Event{ID: "evt_1", Type: "a.b", Data: json.RawMessage(`null`), Timestamp: time.Unix(0, 0)}
-	req, err := RenderStandard(Message{Event: ev, Webhook: &hookline.Webhook{Secret: webhook.NewSecret()}, SentAt: time.Now()})
+	secret := webhook.NewSecret()
+	req, err := standardProfile(t).Render(Message{Event: ev, Webhook: &hookline.Webhook{Secret: secret}, SentAt: time.Now(), Secrets: []string{secret}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := req.Header.Get("User-Agent"); got != UserAgent {
 		t.Errorf("User-Agent: got %q, want %q", got, UserAgent)
 	}
-	if _, err := RenderStandard(Message{Event: ev, Webhook: &hookline.Webhook{Secret: "not-a-secret"}, SentAt: time.Now()}); err == nil {
+	if _, err := standardProfile(t).Render(Message{Event: ev, Webhook: &hookline.Webhook{}, SentAt: time.Now(), Secrets: []string{"not-a-secret"}}); err == nil {
 		t.Error("a secret without whsec_ prefix rendered, want an error")
 	}
 }

@@ -46,7 +46,8 @@ type Store interface {
 	// WebhookListActive returns every active webhook of a tenant, for fan-out.
 	WebhookListActive(ctx context.Context, tenant string) ([]hookline.Webhook, error)
 	// WebhookUpdate replaces the user-editable fields (URL, description, events,
-	// secret, active, profile, headers, metadata, ordered). Re-activating a webhook
+	// secret and previous secret with its expiry, active, profile, headers,
+	// metadata, ordered). Re-activating a webhook
 	// clears its disabled reason and failure streak. ErrNotFound if it is gone.
 	WebhookUpdate(ctx context.Context, w *hookline.Webhook) error
 	// WebhookDelete removes a webhook with its deliveries. ErrNotFound if absent.
@@ -94,6 +95,19 @@ type Store interface {
 	AttemptInsert(ctx context.Context, a *hookline.Attempt) error
 	// AttemptList returns attempts newest first, filtered by webhook or delivery.
 	AttemptList(ctx context.Context, p AttemptListParams) ([]hookline.Attempt, error)
+
+	// ProfileCreate stores a profile created through the API; ErrConflict if the
+	// name exists.
+	ProfileCreate(ctx context.Context, p *hookline.Profile) error
+	// ProfileGet returns one profile, or ErrNotFound.
+	ProfileGet(ctx context.Context, name string) (*hookline.Profile, error)
+	// ProfileList returns every stored profile by name.
+	ProfileList(ctx context.Context) ([]hookline.Profile, error)
+	// ProfileUpdate replaces a profile's definition; ErrNotFound.
+	ProfileUpdate(ctx context.Context, p *hookline.Profile) error
+	// ProfileDelete removes a profile; ErrNotFound, or ErrConflict while a webhook
+	// uses it.
+	ProfileDelete(ctx context.Context, name string) error
 
 	// EventTypeCreate stores a new catalogue entry; ErrConflict if the name exists.
 	EventTypeCreate(ctx context.Context, t *hookline.EventType) error

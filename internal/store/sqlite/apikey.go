@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -27,15 +26,8 @@ func scanAPIKey(row scanner) (*hookline.APIKey, error) {
 
 // APIKeyCreate implements store.Store.
 func (s *Store) APIKeyCreate(ctx context.Context, k *hookline.APIKey) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+apiKeyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			k.ID, k.Name, marshal(k.Scopes), k.Tenant, k.RateLimit, k.Prefix, k.Hash, ms(k.CreatedAt))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: create api key: %w", err)
-	}
-	return nil
+	return s.exec(ctx, "create api key", "INSERT INTO api_keys ("+apiKeyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		k.ID, k.Name, marshal(k.Scopes), k.Tenant, k.RateLimit, k.Prefix, k.Hash, ms(k.CreatedAt))
 }
 
 // APIKeyGet implements store.Store.
@@ -70,25 +62,12 @@ func (s *Store) APIKeyList(ctx context.Context, p store.APIKeyListParams) ([]hoo
 	}
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limit(p.Limit))
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list api keys: %w", interpretError(err))
-	}
-	defer rows.Close()
-	out := []hookline.APIKey{}
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list api keys: %w", err)
-		}
-		out = append(out, *k)
-	}
-	return out, interpretError(rows.Err())
+	return queryAll(ctx, s.r, "list api keys", scanAPIKey, q, args...)
 }
 
 // APIKeyDelete implements store.Store.
 func (s *Store) APIKeyDelete(ctx context.Context, id string) error {
-	return s.deleteOne(ctx, "api key", "DELETE FROM api_keys WHERE id = ?", id)
+	return s.execOne(ctx, "delete api key", "DELETE FROM api_keys WHERE id = ?", id)
 }
 
 // APIKeyCount implements store.Store.
@@ -98,22 +77,4 @@ func (s *Store) APIKeyCount(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: count api keys: %w", interpretError(err))
 	}
 	return n, nil
-}
-
-// deleteOne runs a DELETE that must remove exactly one row; ErrNotFound otherwise.
-func (s *Store) deleteOne(ctx context.Context, noun, q string, args ...any) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: delete %s: %w", noun, err)
-	}
-	return nil
 }

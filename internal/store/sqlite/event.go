@@ -113,18 +113,5 @@ func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]hookl
 	}
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limit(p.Limit))
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list events: %w", interpretError(err))
-	}
-	defer rows.Close()
-	out := []hookline.Event{}
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list events: %w", err)
-		}
-		out = append(out, *e)
-	}
-	return out, interpretError(rows.Err())
+	return queryAll(ctx, s.r, "list events", scanEvent, q, args...)
 }

@@ -39,15 +39,8 @@ func nullJSON(b []byte) any {
 
 // EventTypeCreate implements store.Store.
 func (s *Store) EventTypeCreate(ctx context.Context, t *hookline.EventType) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO event_types ("+eventTypeColumns+") VALUES (?, ?, ?, ?, ?, ?)",
-			t.Name, t.Description, nullJSON(t.Example), nullJSON(t.Schema), ms(t.CreatedAt), ms(t.UpdatedAt))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: create event type: %w", err)
-	}
-	return nil
+	return s.exec(ctx, "create event type", "INSERT INTO event_types ("+eventTypeColumns+") VALUES (?, ?, ?, ?, ?, ?)",
+		t.Name, t.Description, nullJSON(t.Example), nullJSON(t.Schema), ms(t.CreatedAt), ms(t.UpdatedAt))
 }
 
 // EventTypeGet implements store.Store.
@@ -61,43 +54,17 @@ func (s *Store) EventTypeGet(ctx context.Context, name string) (*hookline.EventT
 
 // EventTypeList implements store.Store.
 func (s *Store) EventTypeList(ctx context.Context, p store.ListParams) ([]hookline.EventType, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+eventTypeColumns+" FROM event_types WHERE name > ? ORDER BY name LIMIT ?",
-		p.Cursor, limit(p.Limit))
-	if err != nil {
-		return nil, fmt.Errorf("store: list event types: %w", interpretError(err))
-	}
-	defer rows.Close()
-	out := []hookline.EventType{}
-	for rows.Next() {
-		t, err := scanEventType(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list event types: %w", err)
-		}
-		out = append(out, *t)
-	}
-	return out, interpretError(rows.Err())
+	return queryAll(ctx, s.r, "list event types", scanEventType,
+		"SELECT "+eventTypeColumns+" FROM event_types WHERE name > ? ORDER BY name LIMIT ?", p.Cursor, limit(p.Limit))
 }
 
 // EventTypeUpdate implements store.Store.
 func (s *Store) EventTypeUpdate(ctx context.Context, t *hookline.EventType) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE event_types SET description = ?, example = ?, schema = ?, updated_at = ? WHERE name = ?",
-			t.Description, nullJSON(t.Example), nullJSON(t.Schema), ms(t.UpdatedAt), t.Name)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: update event type: %w", err)
-	}
-	return nil
+	return s.execOne(ctx, "update event type", "UPDATE event_types SET description = ?, example = ?, schema = ?, updated_at = ? WHERE name = ?",
+		t.Description, nullJSON(t.Example), nullJSON(t.Schema), ms(t.UpdatedAt), t.Name)
 }
 
 // EventTypeDelete implements store.Store.
 func (s *Store) EventTypeDelete(ctx context.Context, name string) error {
-	return s.deleteOne(ctx, "event type", "DELETE FROM event_types WHERE name = ?", name)
+	return s.execOne(ctx, "delete event type", "DELETE FROM event_types WHERE name = ?", name)
 }

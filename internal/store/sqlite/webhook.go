@@ -10,18 +10,21 @@ import (
 )
 
 const webhookColumns = `id, tenant, url, description, events, secret, active, profile, headers,
-	metadata, ordered, disabled_reason, failed_streak, last_success_at, created_at, updated_at`
+	metadata, ordered, disabled_reason, failed_streak, last_success_at, created_at, updated_at,
+	previous_secret, previous_secret_until`
 
 func (s *Store) scanWebhook(row scanner) (*hookline.Webhook, error) {
 	var (
 		w                             hookline.Webhook
 		events, secret, headers, meta string
 		active, ordered               int
-		lastSuccess                   sql.NullInt64
+		lastSuccess, previousUntil    sql.NullInt64
+		previous                      sql.NullString
 		created, updated              int64
 	)
 	err := row.Scan(&w.ID, &w.Tenant, &w.URL, &w.Description, &events, &secret, &active, &w.Profile,
-		&headers, &meta, &ordered, &w.DisabledReason, &w.FailedStreak, &lastSuccess, &created, &updated)
+		&headers, &meta, &ordered, &w.DisabledReason, &w.FailedStreak, &lastSuccess, &created, &updated,
+		&previous, &previousUntil)
 	if err != nil {
 		return nil, err
 	}
@@ -33,6 +36,12 @@ func (s *Store) scanWebhook(row scanner) (*hookline.Webhook, error) {
 	w.CreatedAt, w.UpdatedAt = fromMS(created), fromMS(updated)
 	if w.Secret, err = s.box.Open(secret); err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", w.ID, err)
+	}
+	if previous.Valid {
+		if w.PreviousSecret, err = s.box.Open(previous.String); err != nil {
+			return nil, fmt.Errorf("webhook %s: previous secret: %w", w.ID, err)
+		}
+		w.PreviousSecretUntil = nullMS(previousUntil)
 	}
 	return &w, nil
 }
@@ -55,7 +64,7 @@ func (s *Store) WebhookCreate(ctx context.Context, p store.WebhookCreateParams) 
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, NULL)`,
 			w.ID, w.Tenant, w.URL, w.Description, marshal(w.Events), sealed, boolInt(w.Active), w.Profile,
 			marshal(w.Headers), marshal(w.Metadata), boolInt(w.Ordered), w.DisabledReason, 0,
 			ms(w.CreatedAt), ms(w.UpdatedAt))
@@ -99,20 +108,7 @@ func (s *Store) WebhookListActive(ctx context.Context, tenant string) ([]hooklin
 }
 
 func (s *Store) queryWebhooks(ctx context.Context, q string, args ...any) ([]hookline.Webhook, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list webhooks: %w", interpretError(err))
-	}
-	defer rows.Close()
-	out := []hookline.Webhook{}
-	for rows.Next() {
-		w, err := s.scanWebhook(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list webhooks: %w", err)
-		}
-		out = append(out, *w)
-	}
-	return out, interpretError(rows.Err())
+	return queryAll(ctx, s.r, "list webhooks", s.scanWebhook, q, args...)
 }
 
 // WebhookUpdate implements store.Store.
@@ -121,30 +117,25 @@ func (s *Store) WebhookUpdate(ctx context.Context, w *hookline.Webhook) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?,
+	var previous, previousUntil any
+	if w.PreviousSecret != "" && w.PreviousSecretUntil != nil {
+		if previous, err = s.box.Seal(w.PreviousSecret); err != nil {
+			return err
+		}
+		previousUntil = ms(*w.PreviousSecretUntil)
+	}
+	return s.execOne(ctx, "update webhook", `UPDATE webhooks SET url = ?, description = ?, events = ?, secret = ?,
 			profile = ?, headers = ?, metadata = ?, ordered = ?, updated_at = ?,
 			disabled_reason = CASE WHEN ? = 1 THEN '' ELSE disabled_reason END,
 			failed_streak = CASE WHEN ? = 1 AND active = 0 THEN 0 ELSE failed_streak END,
-			active = ?
+			active = ?, previous_secret = ?, previous_secret_until = ?
 			WHERE id = ?`,
-			w.URL, w.Description, marshal(w.Events), sealed, w.Profile, marshal(w.Headers), marshal(w.Metadata),
-			boolInt(w.Ordered), ms(w.UpdatedAt), boolInt(w.Active), boolInt(w.Active), boolInt(w.Active), w.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: update webhook: %w", err)
-	}
-	return nil
+		w.URL, w.Description, marshal(w.Events), sealed, w.Profile, marshal(w.Headers), marshal(w.Metadata),
+		boolInt(w.Ordered), ms(w.UpdatedAt), boolInt(w.Active), boolInt(w.Active), boolInt(w.Active),
+		previous, previousUntil, w.ID)
 }
 
 // WebhookDelete implements store.Store.
 func (s *Store) WebhookDelete(ctx context.Context, id string) error {
-	return s.deleteOne(ctx, "webhook", "DELETE FROM webhooks WHERE id = ?", id)
+	return s.execOne(ctx, "delete webhook", "DELETE FROM webhooks WHERE id = ?", id)
 }

@@ -38,6 +38,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AutoDisable", exerciseAutoDisable},
 		{"Attempt", exerciseAttempts},
 		{"EventType", exerciseEventTypes},
+		{"Profile", exerciseProfiles},
 		{"APIKey", exerciseAPIKeys},
 		{"Purge", exercisePurge},
 	}
