@@ -153,6 +153,9 @@ func webhookView(w *hookline.Webhook, withSecret bool) *hookline.Webhook {
 	if strings.HasPrefix(v.Secret, webhook.SigningKeyPrefix) {
 		v.PublicKey, _ = webhook.PublicKey(v.Secret)
 	}
+	if v.PreviousSecretUntil != nil && !time.Now().Before(*v.PreviousSecretUntil) {
+		v.PreviousSecret, v.PreviousSecretUntil = "", nil // the grace period is over
+	}
 	if !withSecret {
 		v.Secret, v.PreviousSecret = "", ""
 	}

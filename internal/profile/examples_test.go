@@ -83,3 +83,21 @@ func TestExampleProfilesRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestDocsExampleIsTheRealFile keeps the complete example of docs/profiles.md
+// identical to the file it shows.
+func TestDocsExampleIsTheRealFile(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/profiles.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../../examples/profiles/formvox.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := strings.Cut(string(src), "\n") // the file's first line is a comment the doc replaces
+	if !strings.Contains(string(doc), "# examples/profiles/formvox.yaml\n"+body) {
+		t.Error("docs/profiles.md's complete example differs from examples/profiles/formvox.yaml")
+	}
+}
