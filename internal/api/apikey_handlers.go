@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -137,7 +138,10 @@ func Bootstrap(ctx context.Context, s store.Store, adminKey string, now time.Tim
 			ID: hookline.NewID(hookline.PrefixAPIKey), Name: "bootstrap admin (HOOKLINE_ADMIN_KEY)",
 			Scopes: []string{hookline.ScopeAdmin}, Prefix: adminKey[:min(10, len(adminKey))], Hash: hashKey(adminKey), CreatedAt: now.UTC(),
 		}
-		return "", s.APIKeyCreate(ctx, k)
+		if err := s.APIKeyCreate(ctx, k); err != nil && !errors.Is(err, store.ErrConflict) {
+			return "", err // a conflict: another node starting at the same time installed it
+		}
+		return "", nil
 	}
 	_, secret, err := createKey(ctx, s, "bootstrap admin", []string{hookline.ScopeAdmin}, "", 0, now)
 	return secret, err

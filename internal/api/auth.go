@@ -132,7 +132,7 @@ func clientAddr(r *http.Request) string {
 
 // rateLimit applies the key's hourly request limit: its own, or for a
 // tenant-limited key the server default; other keys are unlimited by default.
-func (h *handler) rateLimit(k *hookline.APIKey) error {
+func (h *handler) rateLimit(ctx context.Context, k *hookline.APIKey) error {
 	limit := k.RateLimit
 	if limit == 0 && k.Tenant != "" {
 		limit = h.cfg.TenantKeyRateLimit
@@ -140,7 +140,17 @@ func (h *handler) rateLimit(k *hookline.APIKey) error {
 	if limit <= 0 {
 		return nil
 	}
-	if ok, wait := h.limits.allow(k.ID, limit, h.now()); !ok {
+	ok, wait := false, time.Duration(0)
+	if shared, isShared := h.store.(store.RateLimiter); isShared {
+		// Several nodes: the bucket lives in the database.
+		var err error
+		if ok, wait, err = shared.RateLimitTake(ctx, "key:"+k.ID, limit, time.Hour, h.now()); err != nil {
+			return err
+		}
+	} else {
+		ok, wait = h.limits.allow(k.ID, limit, h.now())
+	}
+	if !ok {
 		h.metrics.RateLimited.Inc()
 		return &httpError{status: http.StatusTooManyRequests, kind: "rate-limited",
 			detail: fmt.Sprintf("this API key is limited to %d requests per hour", limit), retryAfter: wait}

@@ -149,7 +149,7 @@ func (h *handler) profileCreate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	h.profiles.Invalidate(in.Name)
+	h.engine.ProfileChanged(in.Name)
 	v, err := h.storedView(sp)
 	if err != nil {
 		h.error(w, r, err)
@@ -186,7 +186,7 @@ func (h *handler) profileUpdate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	h.profiles.Invalidate(name)
+	h.engine.ProfileChanged(name)
 	h.profileGet(w, r)
 }
 
@@ -208,6 +208,6 @@ func (h *handler) profileDelete(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	h.profiles.Invalidate(name)
+	h.engine.ProfileChanged(name)
 	w.WriteHeader(http.StatusNoContent)
 }

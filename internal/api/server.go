@@ -124,7 +124,7 @@ func (h *handler) wrap(rt route) http.Handler {
 			h.error(sw, r, err)
 			return
 		}
-		if err := h.rateLimit(key); err != nil {
+		if err := h.rateLimit(r.Context(), key); err != nil {
 			h.error(sw, r, err)
 			return
 		}

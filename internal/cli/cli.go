@@ -16,6 +16,7 @@ import (
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/secrets"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/postgres"
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
@@ -117,49 +118,71 @@ func parseConfig(name string, args []string, stderr io.Writer) (config.Config, e
 	return config.Load(fs, os.Getenv)
 }
 
-// openStore opens the database named by cfg.DB with the key that encrypts
-// webhook secrets: HOOKLINE_SECRET_KEY, or a key file kept beside the database
-// (created on first use).
+// openStore opens and migrates the database named by cfg.DB: a PostgreSQL URL,
+// or a SQLite file. Webhook secrets are encrypted with HOOKLINE_SECRET_KEY, or,
+// with SQLite only, a key file kept beside the database (created on first use).
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
-	path, ok := sqlite.ParseDSN(cfg.DB)
-	if !ok {
-		return nil, fmt.Errorf("--db %q: unsupported database; use a SQLite file path or sqlite: URL", cfg.DB)
-	}
-	var key []byte
-	var err error
-	if cfg.SecretKey != "" {
-		if key, err = secrets.ParseKey(cfg.SecretKey); err != nil {
-			return nil, fmt.Errorf("HOOKLINE_SECRET_KEY: %w", err)
+	var s store.Store
+	if url, ok := postgres.ParseDSN(cfg.DB); ok {
+		if cfg.SecretKey == "" {
+			return nil, errors.New("HOOKLINE_SECRET_KEY is required with PostgreSQL: every node must encrypt and decrypt webhook secrets with the same key (make one with: openssl rand -base64 32)")
 		}
+		box, err := secretBox(log, cfg.SecretKey, "")
+		if err != nil {
+			return nil, err
+		}
+		pg, err := postgres.Open(ctx, url, postgres.Options{Secrets: box, MaxConns: int32(cfg.PGMaxConns)})
+		if err != nil {
+			return nil, err
+		}
+		s = pg
 	} else {
-		keyPath := path + ".secret-key"
+		path, ok := sqlite.ParseDSN(cfg.DB)
+		if !ok {
+			return nil, fmt.Errorf("--db %q: unsupported database; use a SQLite file path, a sqlite: URL or a postgres:// URL", cfg.DB)
+		}
 		if dir := filepath.Dir(path); dir != "" {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return nil, err
 			}
 		}
-		var created bool
-		key, created, err = secrets.LoadOrCreateKeyFile(keyPath)
+		box, err := secretBox(log, cfg.SecretKey, path+".secret-key")
 		if err != nil {
-			return nil, fmt.Errorf("secret key: %w", err)
+			return nil, err
 		}
-		if created {
-			log.Warn("generated the key that encrypts webhook secrets; back it up with the database (or set HOOKLINE_SECRET_KEY)", "file", keyPath)
+		lite, err := sqlite.Open(ctx, path, sqlite.Options{Secrets: box, Synchronous: cfg.SQLiteSynchronous})
+		if err != nil {
+			return nil, err
 		}
-	}
-	box, err := secrets.New(key)
-	if err != nil {
-		return nil, err
-	}
-	s, err := sqlite.Open(ctx, path, sqlite.Options{Secrets: box, Synchronous: cfg.SQLiteSynchronous})
-	if err != nil {
-		return nil, err
+		s = lite
 	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// secretBox returns the box that seals webhook secrets: with the configured key,
+// or else the key kept in keyFile (generated there on first use).
+func secretBox(log *slog.Logger, configured, keyFile string) (*secrets.Box, error) {
+	var key []byte
+	var err error
+	switch {
+	case configured != "":
+		if key, err = secrets.ParseKey(configured); err != nil {
+			return nil, fmt.Errorf("HOOKLINE_SECRET_KEY: %w", err)
+		}
+	default:
+		var created bool
+		if key, created, err = secrets.LoadOrCreateKeyFile(keyFile); err != nil {
+			return nil, fmt.Errorf("secret key: %w", err)
+		}
+		if created {
+			log.Warn("generated the key that encrypts webhook secrets; back it up with the database (or set HOOKLINE_SECRET_KEY)", "file", keyFile)
+		}
+	}
+	return secrets.New(key)
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

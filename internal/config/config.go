@@ -36,6 +36,7 @@ type Config struct {
 	Retention            time.Duration
 	ShutdownTimeout      time.Duration
 	SQLiteSynchronous    string
+	PGMaxConns           int
 	LogLevel             string
 	LogFormat            string
 }
@@ -60,7 +61,7 @@ var options = []option{
 		c.Addr = v
 		return nil
 	}},
-	{"db", "hookline.db", "database: a SQLite file path or sqlite: URL", false, func(c *Config, v string) error {
+	{"db", "hookline.db", "database: a SQLite file path or sqlite: URL, or a postgres:// URL to run several nodes on one PostgreSQL database", false, func(c *Config, v string) error {
 		if strings.TrimSpace(v) == "" {
 			return errors.New("must not be empty")
 		}
@@ -121,6 +122,7 @@ var options = []option{
 		c.SQLiteSynchronous = v
 		return nil
 	}},
+	{"pg-max-conns", "16", "PostgreSQL: the most connections this node opens (docs/scaling.md)", false, intSetter(func(c *Config) *int { return &c.PGMaxConns }, 2)},
 	{"log-level", "info", "debug, info, warn or error", false, func(c *Config, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":

@@ -93,3 +93,12 @@ func (c *webhookCache) invalidate(id, tenant string) {
 	delete(c.tenants, tenant)
 	c.mu.Unlock()
 }
+
+// clear forgets everything (after a lost connection to the other nodes).
+func (c *webhookCache) clear() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.byID)
+	clear(c.tenants)
+	c.mu.Unlock()
+}

@@ -78,6 +78,7 @@ type Engine struct {
 
 	claimCancel context.CancelFunc
 	claimDone   chan struct{}
+	listenDone  chan struct{} // closed when the listener for other nodes stops
 	sendCtx     context.Context
 	sendCancel  context.CancelFunc
 	stopping    atomic.Bool
@@ -155,6 +156,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.claimCancel = cancel
 	e.claimDone = make(chan struct{})
 	go e.claimLoop(claimCtx)
+	if n := e.notifier(); n != nil {
+		e.listenDone = make(chan struct{})
+		go e.listen(claimCtx, n)
+	}
 	return nil
 }
 
@@ -166,6 +171,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	if e.claimCancel != nil {
 		e.claimCancel()
 		<-e.claimDone
+		if e.listenDone != nil {
+			<-e.listenDone
+		}
 	}
 	e.pushMu.Lock()
 	if !e.closed {
@@ -195,6 +203,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			return errors.Join(err, rerr)
 		}
 		e.log.Info("released claimed deliveries for the next process", "count", len(leases))
+		e.broadcast(store.TopicWork, "")
 	}
 	return err
 }
@@ -211,6 +220,7 @@ func (e *Engine) Notify() {
 // so the engine stops using its cached copy.
 func (e *Engine) WebhookChanged(id, tenant string) {
 	e.cache.invalidate(id, tenant)
+	e.broadcast(store.TopicWebhook, id+" "+tenant)
 }
 
 func (e *Engine) newToken() string {

@@ -105,6 +105,9 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 	}
 	if !wakeAt.IsZero() {
 		e.dueAt(wakeAt)
+		if !wakeAt.After(now) {
+			e.broadcast(store.TopicWork, "") // another node may have room for them
+		}
 	}
 	return results, nil
 }

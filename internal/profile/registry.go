@@ -154,6 +154,13 @@ func (r *Registry) Invalidate(name string) {
 	r.mu.Unlock()
 }
 
+// InvalidateAll forgets every cached profile.
+func (r *Registry) InvalidateAll() {
+	r.mu.Lock()
+	clear(r.cache)
+	r.mu.Unlock()
+}
+
 // FixedProfiles returns the built-in and file profiles, by name.
 func (r *Registry) FixedProfiles() []*Profile {
 	out := make([]*Profile, 0, len(r.fixed))

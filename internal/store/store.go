@@ -66,8 +66,9 @@ type Store interface {
 	// DeliveryClaim reserves up to Limit due pending deliveries for the caller until
 	// LeaseUntil and returns them with their events. A delivery is due when its
 	// next attempt time has passed, which includes an expired lease. Of an ordered
-	// webhook only the oldest pending delivery is ever due. Two concurrent claims
-	// never return the same delivery.
+	// webhook only the oldest pending delivery is ever due, and not while another
+	// of its deliveries holds an unexpired lease (a manual retry can make an older
+	// one pending again). Two concurrent claims never return the same delivery.
 	DeliveryClaim(ctx context.Context, p DeliveryClaimParams) ([]ClaimedDelivery, error)
 	// DeliveryComplete records attempts and the new state of their deliveries, each
 	// in the same commit as its attempt. A delivery whose lease token no longer
@@ -138,6 +139,41 @@ type Store interface {
 	// a pending delivery are kept.
 	Purge(ctx context.Context, p PurgeParams) (int64, error)
 }
+
+// Notifier is implemented by stores that several nodes share (PostgreSQL): it
+// carries short messages to every node, so that one node's new work or webhook
+// change reaches the others at once instead of at their next poll.
+type Notifier interface {
+	// Notify sends payload on topic to every listening node, this one included,
+	// once the current transaction (if any) commits.
+	Notify(ctx context.Context, topic, payload string) error
+	// Listen calls fn for each message until ctx ends, reconnecting by itself
+	// after a lost connection (and calling fn(TopicReconnected, "") then, since
+	// messages may have been missed). It returns when ctx ends.
+	Listen(ctx context.Context, fn func(topic, payload string)) error
+}
+
+// RateLimiter is implemented by stores that several nodes share, so that an API
+// key's rate limit holds across all of them, not per node.
+type RateLimiter interface {
+	// RateLimitTake takes one token from bucket id, which holds up to limit
+	// tokens and refills at limit per window. Without a token it takes nothing
+	// and reports how long until one is available. Concurrent takes never hand
+	// out more tokens than the bucket holds.
+	RateLimitTake(ctx context.Context, id string, limit int, window time.Duration, now time.Time) (ok bool, wait time.Duration, err error)
+}
+
+// Notification topics.
+const (
+	// TopicWork: deliveries may be due now (payload empty).
+	TopicWork = "work"
+	// TopicWebhook: a webhook changed (payload "id tenant").
+	TopicWebhook = "webhook"
+	// TopicProfile: a profile changed (payload its name).
+	TopicProfile = "profile"
+	// TopicReconnected is passed to Listen's fn after a reconnection.
+	TopicReconnected = "reconnected"
+)
 
 // ListParams is a keyset page: items strictly after Cursor in the list's order.
 type ListParams struct {

@@ -19,7 +19,7 @@ func scanAPIKey(row scanner) (*hookline.APIKey, error) {
 	if err := row.Scan(&k.ID, &k.Name, &scopes, &k.Tenant, &k.RateLimit, &k.Prefix, &k.Hash, &created); err != nil {
 		return nil, err
 	}
-	k.Scopes = unmarshal[[]string](scopes)
+	k.Scopes = store.DecodeJSON[[]string](scopes)
 	k.CreatedAt = fromMS(created)
 	return &k, nil
 }
@@ -27,7 +27,7 @@ func scanAPIKey(row scanner) (*hookline.APIKey, error) {
 // APIKeyCreate implements store.Store.
 func (s *Store) APIKeyCreate(ctx context.Context, k *hookline.APIKey) error {
 	return s.exec(ctx, "create api key", "INSERT INTO api_keys ("+apiKeyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		k.ID, k.Name, marshal(k.Scopes), k.Tenant, k.RateLimit, k.Prefix, k.Hash, ms(k.CreatedAt))
+		k.ID, k.Name, store.EncodeJSON(k.Scopes), k.Tenant, k.RateLimit, k.Prefix, k.Hash, ms(k.CreatedAt))
 }
 
 // APIKeyGet implements store.Store.
@@ -61,7 +61,7 @@ func (s *Store) APIKeyList(ctx context.Context, p store.APIKeyListParams) ([]hoo
 		args = append(args, p.Cursor)
 	}
 	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit(p.Limit))
+	args = append(args, store.PageLimit(p.Limit))
 	return queryAll(ctx, s.r, "list api keys", scanAPIKey, q, args...)
 }
 

@@ -15,7 +15,7 @@ const attemptColumns = `id, delivery_id, webhook_id, event_id, event_type, tenan
 func insertAttempt(ctx context.Context, tx *sql.Tx, a *hookline.Attempt) error {
 	_, err := tx.ExecContext(ctx, "INSERT INTO attempts ("+attemptColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		a.ID, a.DeliveryID, a.WebhookID, a.EventID, a.EventType, a.Tenant, a.Number, ms(a.StartedAt),
-		a.DurationMS, a.StatusCode, marshal(a.RequestHeaders), marshal(a.ResponseHeaders), a.ResponseBody, a.Error)
+		a.DurationMS, a.StatusCode, store.EncodeJSON(a.RequestHeaders), store.EncodeJSON(a.ResponseHeaders), a.ResponseBody, a.Error)
 	return err
 }
 
@@ -44,7 +44,7 @@ func (s *Store) AttemptList(ctx context.Context, p store.AttemptListParams) ([]h
 		args = append(args, p.Cursor)
 	}
 	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit(p.Limit))
+	args = append(args, store.PageLimit(p.Limit))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list attempts: %w", interpretError(err))
@@ -62,8 +62,8 @@ func (s *Store) AttemptList(ctx context.Context, p store.AttemptListParams) ([]h
 			return nil, fmt.Errorf("store: list attempts: %w", err)
 		}
 		a.StartedAt = fromMS(started)
-		a.RequestHeaders = unmarshal[map[string]string](reqH)
-		a.ResponseHeaders = unmarshal[map[string]string](respH)
+		a.RequestHeaders = store.DecodeJSON[map[string]string](reqH)
+		a.ResponseHeaders = store.DecodeJSON[map[string]string](respH)
 		out = append(out, a)
 	}
 	return out, interpretError(rows.Err())

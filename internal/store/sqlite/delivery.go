@@ -59,12 +59,14 @@ func (s *Store) DeliveryClaim(ctx context.Context, p store.DeliveryClaimParams) 
 			WHERE id IN (
 				SELECT d.id FROM deliveries d
 				WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-				  AND (d.ordered = 0 OR d.id = (
-					SELECT min(d2.id) FROM deliveries d2 WHERE d2.webhook_id = d.webhook_id AND d2.status = 'pending'))
+				  AND (d.ordered = 0 OR (d.id = (
+					SELECT min(d2.id) FROM deliveries d2 WHERE d2.webhook_id = d.webhook_id AND d2.status = 'pending')
+				    AND NOT EXISTS (SELECT 1 FROM deliveries d3 WHERE d3.webhook_id = d.webhook_id
+					AND d3.status = 'pending' AND d3.lease_token IS NOT NULL AND d3.next_attempt_at > ?)))
 				ORDER BY d.next_attempt_at
 				LIMIT ?)
 			RETURNING `+deliveryColumns,
-			ms(p.LeaseUntil), p.LeaseToken, ms(p.Now), ms(p.Now), p.Limit)
+			ms(p.LeaseUntil), p.LeaseToken, ms(p.Now), ms(p.Now), ms(p.Now), p.Limit)
 		if err != nil || len(ds) == 0 {
 			return err
 		}
@@ -270,7 +272,7 @@ func (s *Store) DeliveryList(ctx context.Context, p store.DeliveryListParams) ([
 		args = append(args, p.Cursor)
 	}
 	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit(p.Limit))
+	args = append(args, store.PageLimit(p.Limit))
 	ds, err := queryDeliveries(ctx, s.r, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list deliveries: %w", interpretError(err))
@@ -293,7 +295,7 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 	var total int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		r, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE id IN (
-			SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, ms(p.Before), limit(p.Limit))
+			SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, ms(p.Before), store.PageLimit(p.Limit))
 		if err != nil {
 			return err
 		}
@@ -302,7 +304,7 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 		r, err = tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (
 			SELECT e.id FROM events e WHERE e.created_at < ?
 			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
-			LIMIT ?)`, ms(p.Before), limit(p.Limit))
+			LIMIT ?)`, ms(p.Before), store.PageLimit(p.Limit))
 		if err != nil {
 			return err
 		}

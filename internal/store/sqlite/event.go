@@ -112,6 +112,6 @@ func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]hookl
 		args = append(args, p.Cursor)
 	}
 	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit(p.Limit))
+	args = append(args, store.PageLimit(p.Limit))
 	return queryAll(ctx, s.r, "list events", scanEvent, q, args...)
 }

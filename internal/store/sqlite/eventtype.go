@@ -55,7 +55,7 @@ func (s *Store) EventTypeGet(ctx context.Context, name string) (*hookline.EventT
 // EventTypeList implements store.Store.
 func (s *Store) EventTypeList(ctx context.Context, p store.ListParams) ([]hookline.EventType, error) {
 	return queryAll(ctx, s.r, "list event types", scanEventType,
-		"SELECT "+eventTypeColumns+" FROM event_types WHERE name > ? ORDER BY name LIMIT ?", p.Cursor, limit(p.Limit))
+		"SELECT "+eventTypeColumns+" FROM event_types WHERE name > ? ORDER BY name LIMIT ?", p.Cursor, store.PageLimit(p.Limit))
 }
 
 // EventTypeUpdate implements store.Store.

@@ -8,7 +8,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -218,29 +217,11 @@ func nullMS(v sql.NullInt64) *time.Time {
 	return &t
 }
 
-func marshal(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-func unmarshal[T any](s string) T {
-	var v T
-	_ = json.Unmarshal([]byte(s), &v)
-	return v
-}
-
 func boolInt(b bool) int {
 	if b {
 		return 1
 	}
 	return 0
-}
-
-func limit(n int) int {
-	if n <= 0 || n > 1000 {
-		return 100
-	}
-	return n
 }
 
 // placeholders returns "?,?,…" with n marks.

@@ -28,9 +28,9 @@ func (s *Store) scanWebhook(row scanner) (*hookline.Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.Events = unmarshal[[]string](events)
-	w.Headers = unmarshal[map[string]string](headers)
-	w.Metadata = unmarshal[map[string]string](meta)
+	w.Events = store.DecodeJSON[[]string](events)
+	w.Headers = store.DecodeJSON[map[string]string](headers)
+	w.Metadata = store.DecodeJSON[map[string]string](meta)
 	w.Active, w.Ordered = active == 1, ordered == 1
 	w.LastSuccessAt = nullMS(lastSuccess)
 	w.CreatedAt, w.UpdatedAt = fromMS(created), fromMS(updated)
@@ -65,8 +65,8 @@ func (s *Store) WebhookCreate(ctx context.Context, p store.WebhookCreateParams) 
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, NULL)`,
-			w.ID, w.Tenant, w.URL, w.Description, marshal(w.Events), sealed, boolInt(w.Active), w.Profile,
-			marshal(w.Headers), marshal(w.Metadata), boolInt(w.Ordered), w.DisabledReason, 0,
+			w.ID, w.Tenant, w.URL, w.Description, store.EncodeJSON(w.Events), sealed, boolInt(w.Active), w.Profile,
+			store.EncodeJSON(w.Headers), store.EncodeJSON(w.Metadata), boolInt(w.Ordered), w.DisabledReason, 0,
 			ms(w.CreatedAt), ms(w.UpdatedAt))
 		return err
 	})
@@ -98,7 +98,7 @@ func (s *Store) WebhookList(ctx context.Context, p store.WebhookListParams) ([]h
 		args = append(args, p.Cursor)
 	}
 	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit(p.Limit))
+	args = append(args, store.PageLimit(p.Limit))
 	return s.queryWebhooks(ctx, q, args...)
 }
 
@@ -130,7 +130,7 @@ func (s *Store) WebhookUpdate(ctx context.Context, w *hookline.Webhook) error {
 			failed_streak = CASE WHEN ? = 1 AND active = 0 THEN 0 ELSE failed_streak END,
 			active = ?, previous_secret = ?, previous_secret_until = ?
 			WHERE id = ?`,
-		w.URL, w.Description, marshal(w.Events), sealed, w.Profile, marshal(w.Headers), marshal(w.Metadata),
+		w.URL, w.Description, store.EncodeJSON(w.Events), sealed, w.Profile, store.EncodeJSON(w.Headers), store.EncodeJSON(w.Metadata),
 		boolInt(w.Ordered), ms(w.UpdatedAt), boolInt(w.Active), boolInt(w.Active), boolInt(w.Active),
 		previous, previousUntil, w.ID)
 }

@@ -14,6 +14,43 @@ import (
 
 func exerciseClaims(t *testing.T, open func(t *testing.T) store.Store) {
 	subtests(t, map[string]func(t *testing.T){
+		"OrderedRetryWaitsForTheLease": func(t *testing.T) {
+			// A manual retry makes an older delivery of an ordered webhook pending
+			// again while a newer one is being sent: it is the oldest pending, but
+			// not due until the newer one's lease ends.
+			e := newEnv(t, open)
+			w := e.webhook("acme", func(w *hookline.Webhook) { w.Ordered = true })
+			d1 := e.publish(e.now, w)[0]
+			d2 := e.publish(e.now, w)[0]
+			claim := func(token string) []string {
+				t.Helper()
+				return claimedIDs(e.claim(e.now, token, 10))
+			}
+			complete := func(id, token, status string) {
+				t.Helper()
+				if res := e.complete(store.DeliveryCompleteParams{DeliveryLease: store.DeliveryLease{ID: id, LeaseToken: token},
+					WebhookID: w.ID, Error: "test", Status: status, Now: e.now}); !res.Applied {
+					t.Fatalf("DeliveryComplete %s: not applied", id)
+				}
+			}
+			if got := claim("A"); !reflect.DeepEqual(got, []string{d1.ID}) {
+				t.Fatalf("first claim: got %v, want [%s]", got, d1.ID)
+			}
+			complete(d1.ID, "A", hookline.DeliveryFailed)
+			if got := claim("B"); !reflect.DeepEqual(got, []string{d2.ID}) {
+				t.Fatalf("claim after the first failed: got %v, want [%s]", got, d2.ID)
+			}
+			if _, err := e.s.DeliveryRetry(e.ctx, store.DeliveryRetryParams{ID: d1.ID, Now: e.now}); err != nil {
+				t.Fatal(err)
+			}
+			if got := claim("C"); len(got) != 0 {
+				t.Fatalf("claim while the newer delivery is leased: got %v, want none", got)
+			}
+			complete(d2.ID, "B", hookline.DeliverySucceeded)
+			if got := claim("D"); !reflect.DeepEqual(got, []string{d1.ID}) {
+				t.Errorf("claim once the newer delivery ended: got %v, want the retried [%s]", got, d1.ID)
+			}
+		},
 		"OnlyDue": func(t *testing.T) {
 			e := newEnv(t, open)
 			w := e.webhook("acme")

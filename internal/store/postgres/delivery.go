@@ -1,0 +1,152 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+const deliveryColumns = `id, event_id, webhook_id, tenant, event_type, status, attempts, next_attempt_at,
+	last_status, last_error, created_at, updated_at`
+
+func scanDelivery(row scanner) (*hookline.Delivery, error) {
+	var (
+		d    hookline.Delivery
+		next *time.Time
+	)
+	if err := row.Scan(&d.ID, &d.EventID, &d.WebhookID, &d.Tenant, &d.EventType, &d.Status, &d.Attempts,
+		&next, &d.LastStatus, &d.LastError, &d.CreatedAt, &d.UpdatedAt); err != nil {
+		return nil, err
+	}
+	d.NextAttemptAt = utc(next)
+	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	return &d, nil
+}
+
+// DeliveryRelease implements store.Store. Released deliveries are due at the wall
+// clock's now, and the other nodes are told so in the same commit.
+func (s *Store) DeliveryRelease(ctx context.Context, ls []store.DeliveryLease) error {
+	if len(ls) == 0 {
+		return nil
+	}
+	ids, tokens := make([]string, len(ls)), make([]string, len(ls))
+	for i, l := range ls {
+		ids[i], tokens[i] = l.ID, l.LeaseToken
+	}
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE deliveries d SET next_attempt_at = $1, lease_token = NULL
+			FROM unnest($2::text[], $3::text[]) AS l (id, token)
+			WHERE d.id = l.id AND d.lease_token = l.token AND d.status = 'pending'`,
+			ts(time.Now()), ids, tokens)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return notifyTx(ctx, tx, store.TopicWork, "")
+	})
+	if err != nil {
+		return fmt.Errorf("store: release deliveries: %w", err)
+	}
+	return nil
+}
+
+// DeliveryReleaseAll implements store.Store. Hookline calls it on single-node
+// stores only; on a shared database it would take the other nodes' work.
+func (s *Store) DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET next_attempt_at = $1, lease_token = NULL
+			WHERE status = 'pending' AND lease_token IS NOT NULL`, ts(now))
+		if err != nil {
+			return err
+		}
+		if n = tag.RowsAffected(); n == 0 {
+			return nil
+		}
+		return notifyTx(ctx, tx, store.TopicWork, "")
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: release all deliveries: %w", err)
+	}
+	return n, nil
+}
+
+// DeliveryRetry implements store.Store. The other nodes are told of the work in
+// the same commit.
+func (s *Store) DeliveryRetry(ctx context.Context, p store.DeliveryRetryParams) (*hookline.Delivery, error) {
+	var d *hookline.Delivery
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		d, err = scanDelivery(tx.QueryRow(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
+			lease_token = NULL, updated_at = $1 WHERE id = $2 RETURNING `+deliveryColumns, ts(p.Now), p.ID))
+		if err != nil {
+			return err
+		}
+		return notifyTx(ctx, tx, store.TopicWork, "")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: retry delivery: %w", err)
+	}
+	return d, nil
+}
+
+// DeliveryGet implements store.Store.
+func (s *Store) DeliveryGet(ctx context.Context, id string) (*hookline.Delivery, error) {
+	d, err := scanDelivery(s.pool.QueryRow(ctx, "SELECT "+deliveryColumns+" FROM deliveries WHERE id = $1", id))
+	if err != nil {
+		return nil, fmt.Errorf("store: get delivery: %w", interpretError(err))
+	}
+	return d, nil
+}
+
+// DeliveryList implements store.Store.
+func (s *Store) DeliveryList(ctx context.Context, p store.DeliveryListParams) ([]hookline.Delivery, error) {
+	var f filter
+	f.addIf("tenant", p.Tenant)
+	f.addIf("webhook_id", p.WebhookID)
+	f.addIf("event_id", p.EventID)
+	f.addIf("status", p.Status)
+	q, args := f.page("SELECT "+deliveryColumns+" FROM deliveries", p.Cursor, p.Limit)
+	return queryAll(ctx, s.pool, "list deliveries", scanDelivery, q, args...)
+}
+
+// DeliveryCountPending implements store.Store.
+func (s *Store) DeliveryCountPending(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM deliveries WHERE status = 'pending'").Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count pending: %w", interpretError(err))
+	}
+	return n, nil
+}
+
+// Purge implements store.Store. Both deletes are one transaction; deliveries go
+// with their events (ON DELETE CASCADE). Rows another node is purging are
+// skipped, not waited for, so nodes purging together neither wait nor deadlock.
+func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
+	var total int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM attempts WHERE id IN (
+			SELECT id FROM attempts WHERE started_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, ts(p.Before), store.PageLimit(p.Limit))
+		if err != nil {
+			return err
+		}
+		total += tag.RowsAffected()
+		tag, err = tx.Exec(ctx, `DELETE FROM events WHERE id IN (
+			SELECT e.id FROM events e WHERE e.created_at < $1
+			AND NOT EXISTS (SELECT FROM deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+			LIMIT $2 FOR UPDATE SKIP LOCKED)`, ts(p.Before), store.PageLimit(p.Limit))
+		if err != nil {
+			return err
+		}
+		total += tag.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: purge: %w", err)
+	}
+	return total, nil
+}
