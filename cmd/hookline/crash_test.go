@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -156,28 +155,7 @@ func (p *publisher) run(worker, max int, stop <-chan struct{}, deadline time.Tim
 }
 
 func (p *publisher) post(body []byte) (int, eventAccepted, error) {
-	var ev eventAccepted
-	req, err := http.NewRequest(http.MethodPost, p.s.url("/v1/events"), bytes.NewReader(body))
-	if err != nil {
-		return 0, ev, err
-	}
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return 0, ev, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, ev, err // cut off mid-answer: unknown outcome, so send the key again
-	}
-	if resp.StatusCode == http.StatusAccepted {
-		if err := json.Unmarshal(b, &ev); err != nil || ev.ID == "" {
-			return 0, ev, fmt.Errorf("202 with body %q", b)
-		}
-	}
-	return resp.StatusCode, ev, nil
+	return postEvent(p.client, p.s, adminKey, body)
 }
 
 // lost returns the accepted events (key → event id) the receiver has not

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline/internal/store/postgres/pgtest"
 	"github.com/hookline/hookline/internal/testkit"
 )
 
@@ -37,13 +38,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	buildDir = dir
-	code := m.Run()
+	code := pgtest.Run(m) // stops the PostgreSQL cluster the multi-node tests may start
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
 // hooklineBinary builds ./cmd/hookline once and returns the path of the binary.
-func hooklineBinary(t *testing.T) string {
+func hooklineBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		goTool, err := exec.LookPath("go")
@@ -82,7 +83,7 @@ type process struct {
 // start runs bin with args and env (added to a copy of the environment without
 // any HOOKLINE_ variable), writing its output to out. The process is killed when
 // the test ends.
-func start(t *testing.T, bin string, args, env []string, out io.Writer) *process {
+func start(t testing.TB, bin string, args, env []string, out io.Writer) *process {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	for _, kv := range os.Environ() {
@@ -130,7 +131,7 @@ func (p *process) exited() bool {
 // server is `hookline serve` on a fixed address and database, which a test can
 // kill and start again.
 type server struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	addr string
 	env  []string
@@ -141,7 +142,7 @@ type server struct {
 
 // newServer prepares (without starting) a server on a free loopback port and a
 // database in a temporary directory; extra is added to its environment.
-func newServer(t *testing.T, extra ...string) *server {
+func newServer(t testing.TB, extra ...string) *server {
 	t.Helper()
 	s := &server{t: t, bin: hooklineBinary(t), addr: testkit.FreeAddr(t), logs: &testkit.SyncBuffer{}}
 	s.env = append([]string{
@@ -166,6 +167,12 @@ func (s *server) url(path string) string { return "http://" + s.addr + path }
 func (s *server) start() {
 	s.t.Helper()
 	s.launch()
+	s.awaitReady()
+}
+
+// awaitReady waits until the server launched last answers 200 on /readyz.
+func (s *server) awaitReady() {
+	s.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	client := &http.Client{Timeout: time.Second}
 	for time.Now().Before(deadline) {

@@ -50,6 +50,10 @@ func (e *Engine) attempt(j job) {
 		return
 	}
 
+	if !e.renewLease(&j, prof.Policy.Timeout) {
+		return
+	}
+
 	a := &hookline.Attempt{
 		ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, WebhookID: wh.ID, EventID: j.event.ID,
 		EventType: j.event.Type, Tenant: j.event.Tenant, Number: d.Attempts + 1, StartedAt: now,
@@ -167,6 +171,45 @@ func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, 
 			e.dueAt(*od.NextAttemptAt)
 		}
 	}
+}
+
+// leaseRenewer is a store that can extend a lease (both drivers).
+type leaseRenewer interface {
+	// DeliveryRenew extends the lease of a delivery to until if token still holds
+	// it — no other claim took it, even if the lease ran out meanwhile — and
+	// reports whether it did.
+	DeliveryRenew(ctx context.Context, l store.DeliveryLease, until time.Time) (bool, error)
+}
+
+// renewLease makes sure an attempt that may take timeout ends within the job's
+// lease; it reports whether the attempt may go ahead. Once a lease has run out,
+// another node may claim the delivery and send it too, at the same time: a job
+// that waited in this node's queue until its lease is too short (deliveries are
+// claimed in batches, and workers may be slow to free) has it renewed first, and
+// is dropped if another node has taken it meanwhile.
+func (e *Engine) renewLease(j *job, timeout time.Duration) bool {
+	now := e.o.Now()
+	if j.leaseUntil.Sub(now) >= timeout {
+		return true
+	}
+	r, ok := e.o.Store.(leaseRenewer)
+	if !ok {
+		return true // the store cannot renew: go ahead
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	until := now.Add(e.o.Lease)
+	renewed, err := r.DeliveryRenew(ctx, store.DeliveryLease{ID: j.delivery.ID, LeaseToken: j.token}, until)
+	switch {
+	case err != nil:
+		e.log.Error("renewing a lease failed; the delivery will be attempted when its lease ends", "delivery", j.delivery.ID, "err", err)
+		return false
+	case !renewed:
+		e.log.Debug("lease ran out in the queue and another claim took the delivery", "delivery", j.delivery.ID)
+		return false
+	}
+	j.leaseUntil = until
+	return true
 }
 
 func (e *Engine) keepForReleaseNow(id, token string) {

@@ -51,9 +51,10 @@ type Options struct {
 }
 
 type job struct {
-	delivery hookline.Delivery
-	event    *hookline.Event
-	token    string
+	delivery   hookline.Delivery
+	event      *hookline.Event
+	token      string
+	leaseUntil time.Time // when the lease taken with token ends
 }
 
 // Engine delivers events. Create it with New, then Start; Shutdown stops it.
@@ -342,7 +343,7 @@ func (e *Engine) claimDue(ctx context.Context) {
 			}
 			return
 		}
-		if !e.push(claimed) {
+		if !e.push(claimed, now.Add(e.o.Lease)) {
 			return
 		}
 		if len(claimed) < n {
@@ -351,8 +352,9 @@ func (e *Engine) claimDue(ctx context.Context) {
 	}
 }
 
-// push queues claimed deliveries; after Shutdown began it keeps them for release.
-func (e *Engine) push(claimed []store.ClaimedDelivery) bool {
+// push queues claimed deliveries, leased until leaseUntil; after Shutdown began
+// it keeps them for release.
+func (e *Engine) push(claimed []store.ClaimedDelivery, leaseUntil time.Time) bool {
 	e.pushMu.RLock()
 	defer e.pushMu.RUnlock()
 	for i := range claimed {
@@ -363,7 +365,7 @@ func (e *Engine) push(claimed []store.ClaimedDelivery) bool {
 			continue
 		}
 		ev := c.Event
-		e.jobs <- job{delivery: c.Delivery, event: &ev, token: c.LeaseToken}
+		e.jobs <- job{delivery: c.Delivery, event: &ev, token: c.LeaseToken, leaseUntil: leaseUntil}
 	}
 	return !e.closed
 }

@@ -99,7 +99,7 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 		e.o.Metrics.EventsPublished.Inc()
 		for k, d := range r.Deliveries {
 			if ins[i].Deliveries[k].LeaseToken != "" {
-				e.jobs <- job{delivery: d, event: r.Event, token: token}
+				e.jobs <- job{delivery: d, event: r.Event, token: token, leaseUntil: now.Add(e.o.Lease)}
 			}
 		}
 	}

@@ -196,3 +196,150 @@ func TestClaimAcrossNodes(t *testing.T) {
 	}
 	t.Logf("%d deliveries over %d workers", total, len(workers))
 }
+
+// TestOrderedFollowsStoreOrder: an ordered webhook's deliveries go in the order
+// they were stored, whatever their ids say. Ids begin with the clock of the node
+// that made them, so an event published through a node whose clock is behind
+// (or in the same millisecond) can get the smaller id although it came second.
+// Deliveries stored before the sequence existed keep their ids' order.
+func TestOrderedFollowsStoreOrder(t *testing.T) {
+	t.Parallel()
+	url := pgtest.MigratedURL(t)
+	s := pgtest.OpenURL(t, url, newBox(t))
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	w := newWebhook("acme", "whsec_o")
+	w.Ordered = true
+	if err := s.WebhookCreate(ctx, store.WebhookCreateParams{Webhook: w}); err != nil {
+		t.Fatal(err)
+	}
+	// ids made in the order a, b, c; stored in the order given.
+	ids := map[string]string{}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		ids[name] = hookline.NewID(hookline.PrefixDelivery)
+	}
+	store1 := func(names ...string) {
+		t.Helper()
+		for _, name := range names {
+			ev := &hookline.Event{ID: hookline.NewID(hookline.PrefixEvent), Tenant: "acme", Type: "t",
+				Data: []byte(`{}`), Timestamp: now, CreatedAt: now}
+			if _, err := s.EventInsert(ctx, []store.EventInsertParams{{Event: ev, Deliveries: []store.DeliveryInsert{
+				{ID: ids[name], WebhookID: w.ID, Ordered: true, NextAttemptAt: now}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Drain claims and completes the webhook's deliveries one at a time and
+	// returns them in the order they were handed out.
+	drain := func() []string {
+		t.Helper()
+		var got []string
+		for i := range 10 {
+			cs, err := s.DeliveryClaim(ctx, store.DeliveryClaimParams{Now: now, LeaseUntil: now.Add(time.Minute),
+				LeaseToken: fmt.Sprint("t", i), Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cs) == 0 {
+				return got
+			}
+			if len(cs) > 1 {
+				t.Fatalf("claim of an ordered webhook returned %d deliveries", len(cs))
+			}
+			for name, id := range ids {
+				if id == cs[0].Delivery.ID {
+					got = append(got, name)
+				}
+			}
+			if _, err := s.DeliveryComplete(ctx, []store.DeliveryCompleteParams{{
+				DeliveryLease: store.DeliveryLease{ID: cs[0].Delivery.ID, LeaseToken: cs[0].LeaseToken},
+				WebhookID:     w.ID, Status: hookline.DeliverySucceeded, Now: now,
+			}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return got
+	}
+
+	store1("b", "a")
+	if got, want := drain(), []string{"b", "a"}; !slices.Equal(got, want) {
+		t.Errorf("stored b then a (a's id is smaller): delivered %v, want %v", got, want)
+	}
+
+	// The upgrade: deliveries stored without the sequence, then migration 4.
+	conn := connect(t, url)
+	if _, err := conn.Exec(ctx, `ALTER TABLE deliveries DROP COLUMN seq;
+		DELETE FROM schema_migrations WHERE version = 4`); err != nil {
+		t.Fatal(err)
+	}
+	store1("d", "c")
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := drain(), []string{"c", "d"}; !slices.Equal(got, want) {
+		t.Errorf("stored before the upgrade: delivered %v, want %v (their ids' order)", got, want)
+	}
+}
+
+// TestDeliveryRenew: a lease is renewed only while its token holds the delivery,
+// even once it has run out, and a renewed lease keeps other claims away.
+func TestDeliveryRenew(t *testing.T) {
+	t.Parallel()
+	url := pgtest.MigratedURL(t)
+	box := newBox(t)
+	a, b := pgtest.OpenURL(t, url, box), pgtest.OpenURL(t, url, box)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	w := newWebhook("acme", "whsec_r")
+	if err := a.WebhookCreate(ctx, store.WebhookCreateParams{Webhook: w}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string // in id order
+	for range 2 {
+		ev := &hookline.Event{ID: hookline.NewID(hookline.PrefixEvent), Tenant: "acme", Type: "t", Data: []byte(`{}`), Timestamp: now, CreatedAt: now}
+		d := store.DeliveryInsert{ID: hookline.NewID(hookline.PrefixDelivery), WebhookID: w.ID, NextAttemptAt: now}
+		ids = append(ids, d.ID)
+		if _, err := a.EventInsert(ctx, []store.EventInsertParams{{Event: ev, Deliveries: []store.DeliveryInsert{d}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim := func(s *postgres.Store, at time.Time, token string) []string {
+		t.Helper()
+		cs, err := s.DeliveryClaim(ctx, store.DeliveryClaimParams{Now: at, LeaseUntil: at.Add(time.Second), LeaseToken: token, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range cs {
+			got = append(got, c.Delivery.ID)
+		}
+		slices.Sort(got)
+		return got
+	}
+	renew := func(id, token string, until time.Time) bool {
+		t.Helper()
+		ok, err := a.DeliveryRenew(ctx, store.DeliveryLease{ID: id, LeaseToken: token}, until)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if got := claim(a, now, "a1"); len(got) != 2 {
+		t.Fatalf("first claim: got %v, want both deliveries", got)
+	}
+	// Both leases run out at now+1s. The first is renewed after that, before
+	// anyone claimed it; the second is claimed by b first.
+	later := now.Add(2 * time.Second)
+	if !renew(ids[0], "a1", later.Add(time.Minute)) {
+		t.Error("renewing a lease that ran out, with nobody else holding it: got false, want true")
+	}
+	if got := claim(b, later, "b1"); !slices.Equal(got, ids[1:]) {
+		t.Errorf("claim after the renewal: got %v, want only the delivery not renewed %v", got, ids[1:])
+	}
+	if renew(ids[1], "a1", later.Add(time.Minute)) {
+		t.Error("renewing a lease another claim has taken: got true, want false")
+	}
+	if renew(ids[0], "nobody", later.Add(time.Minute)) {
+		t.Error("renewing with a token that never held the delivery: got true, want false")
+	}
+}

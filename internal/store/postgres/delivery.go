@@ -54,6 +54,19 @@ func (s *Store) DeliveryRelease(ctx context.Context, ls []store.DeliveryLease) e
 	return nil
 }
 
+// DeliveryRenew extends the lease of a delivery to until if token still holds it:
+// no other claim has taken it, even if the lease ran out meanwhile (a claim
+// racing with the renewal either finds the row locked and skips it, or sees the
+// renewed lease and finds it not due). It reports whether it did.
+func (s *Store) DeliveryRenew(ctx context.Context, l store.DeliveryLease, until time.Time) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE deliveries SET next_attempt_at = $3
+		WHERE id = $1 AND lease_token = $2 AND status = 'pending'`, l.ID, l.LeaseToken, ts(until))
+	if err != nil {
+		return false, fmt.Errorf("store: renew lease: %w", interpretError(err))
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // DeliveryReleaseAll implements store.Store. Hookline calls it on single-node
 // stores only; on a shared database it would take the other nodes' work.
 func (s *Store) DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, error) {

@@ -15,8 +15,10 @@ import (
 // RETURNING, and two claims never wait for each other.
 //
 // Ordered deliveries need more: of an ordered webhook only the oldest pending
-// delivery is due, and never while another of its deliveries is leased. A
-// statement's snapshot may predate another claim's commit, so a claim first locks
+// delivery is due (the first stored: the lowest seq, which one sequence numbers
+// for every node, unlike ids, which begin with a node's clock), and never while
+// another of its deliveries is leased. A statement's snapshot may predate
+// another claim's commit, so a claim first locks
 // the webhook rows whose head is due (FOR NO KEY UPDATE SKIP LOCKED: a webhook
 // another claim is busy with is skipped), and only then, in a new statement and
 // so a new snapshot that sees every earlier claim of those webhooks, leases the
@@ -30,7 +32,7 @@ JOIN (
 	SELECT d.webhook_id, d.next_attempt_at FROM deliveries d
 	WHERE d.status = 'pending' AND d.ordered AND d.next_attempt_at <= $1
 	  AND NOT EXISTS (SELECT FROM deliveries o
-		WHERE o.webhook_id = d.webhook_id AND o.status = 'pending' AND o.id < d.id)
+		WHERE o.webhook_id = d.webhook_id AND o.status = 'pending' AND o.seq < d.seq)
 ) head ON head.webhook_id = w.id
 ORDER BY head.next_attempt_at
 LIMIT $2
@@ -43,7 +45,7 @@ var claimOrderedSQL = `WITH due AS (
 	SELECT d.id FROM deliveries d
 	WHERE d.webhook_id = ANY($1) AND d.status = 'pending' AND d.ordered AND d.next_attempt_at <= $2
 	  AND NOT EXISTS (SELECT FROM deliveries o
-		WHERE o.webhook_id = d.webhook_id AND o.status = 'pending' AND o.id < d.id)
+		WHERE o.webhook_id = d.webhook_id AND o.status = 'pending' AND o.seq < d.seq)
 	  AND NOT EXISTS (SELECT FROM deliveries o
 		WHERE o.webhook_id = d.webhook_id AND o.status = 'pending' AND o.id <> d.id
 		  AND o.lease_token IS NOT NULL AND o.next_attempt_at > $2)

@@ -317,3 +317,25 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 	}
 	return total, nil
 }
+
+// DeliveryRenew extends the lease of a delivery to until if token still holds it
+// (no later claim took it, even if the lease ran out meanwhile), and reports
+// whether it did. The single writer serialises it with claims. The engine uses it
+// for a job that waited in its queue until its lease was nearly over, so that its
+// own claim loop cannot take the delivery a second time.
+func (s *Store) DeliveryRenew(ctx context.Context, l store.DeliveryLease, until time.Time) (bool, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
+			WHERE id = ? AND lease_token = ? AND status = 'pending'`, ms(until), l.ID, l.LeaseToken)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: renew lease: %w", err)
+	}
+	return n == 1, nil
+}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"reflect"
 	"sync"
@@ -49,6 +50,35 @@ func exerciseClaims(t *testing.T, open func(t *testing.T) store.Store) {
 			complete(d2.ID, "B", hookline.DeliverySucceeded)
 			if got := claim("D"); !reflect.DeepEqual(got, []string{d1.ID}) {
 				t.Errorf("claim once the newer delivery ended: got %v, want the retried [%s]", got, d1.ID)
+			}
+		},
+		"Renew": func(t *testing.T) {
+			e := newEnv(t, open)
+			r, ok := e.s.(interface {
+				DeliveryRenew(context.Context, store.DeliveryLease, time.Time) (bool, error)
+			})
+			if !ok {
+				t.Skip("the driver does not renew leases")
+			}
+			w := e.webhook("acme")
+			d := e.publish(e.now, w)[0]
+			e.claim(e.now, "A", 10) // leased for an hour
+			later := e.now.Add(2 * time.Hour)
+			if ok, err := r.DeliveryRenew(e.ctx, store.DeliveryLease{ID: d.ID, LeaseToken: "B"}, later); ok || err != nil {
+				t.Errorf("renew with another token: got %v, %v; want false", ok, err)
+			}
+			// The holder may renew, until another claim takes the delivery.
+			if ok, err := r.DeliveryRenew(e.ctx, store.DeliveryLease{ID: d.ID, LeaseToken: "A"}, later); !ok || err != nil {
+				t.Fatalf("renew by the holder: got %v, %v; want true", ok, err)
+			}
+			if cs := e.claim(e.now.Add(90*time.Minute), "C", 10); len(cs) != 0 {
+				t.Errorf("claim inside the renewed lease: got %v, want none", claimedIDs(cs))
+			}
+			if cs := e.claim(later, "D", 10); len(cs) != 1 {
+				t.Fatalf("claim after the renewed lease: got %d, want 1", len(cs))
+			}
+			if ok, _ := r.DeliveryRenew(e.ctx, store.DeliveryLease{ID: d.ID, LeaseToken: "A"}, later.Add(time.Hour)); ok {
+				t.Error("renew by a holder whose delivery another claim took: got true")
 			}
 		},
 		"OnlyDue": func(t *testing.T) {

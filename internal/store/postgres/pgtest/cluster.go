@@ -5,6 +5,7 @@ package pgtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -144,7 +145,7 @@ func startCluster(ctx context.Context, b binaries) (*cluster, error) {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	for try := 0; ; try++ {
-		err = c.startPostgres(ctx, b)
+		err = c.startPostgres(ctx, b, 0)
 		if err == nil {
 			return c, nil
 		}
@@ -187,15 +188,18 @@ rm -rf "$dir"`
 	return nil
 }
 
-// startPostgres runs postgres on a free port and waits until it accepts
-// connections.
-func (c *cluster) startPostgres(ctx context.Context, b binaries) error {
-	port, err := freePort()
-	if err != nil {
-		return err
+// startPostgres runs postgres on port (a free one when 0) and waits until it
+// accepts connections.
+func (c *cluster) startPostgres(ctx context.Context, b binaries, port int) error {
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return err
+		}
 	}
 	logPath := filepath.Join(c.dir, "postgres.log")
-	logFile, err := os.Create(logPath)
+	// Appended to: a restarted server's log follows the previous run's.
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -250,6 +254,33 @@ func (c *cluster) startPostgres(ctx context.Context, b binaries) error {
 			return fmt.Errorf("postgres did not accept connections in 30s: %v\n%s", err, lastLines(log, 20))
 		}
 	}
+}
+
+// stopPostgres shuts the server down the way an operator's restart does (pg_ctl's
+// fast mode: sessions are ended, then the server exits), keeping its data, and
+// waits until its process is gone.
+func (c *cluster) stopPostgres(ctx context.Context, b binaries) error {
+	out, err := b.command(ctx, b.pgCtl, "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "-t", "20", "stop").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl stop: %v\n%s", err, out)
+	}
+	select {
+	case <-c.exited:
+		return nil
+	case <-time.After(10 * time.Second):
+		return errors.New("postgres still running 10s after pg_ctl stop")
+	}
+}
+
+// restartPostgres starts a stopped server again on the port it had, so that URLs
+// handed out before stay valid.
+func (c *cluster) restartPostgres(ctx context.Context, b binaries) error {
+	select {
+	case <-c.exited:
+	default:
+		return errors.New("postgres is running")
+	}
+	return c.startPostgres(ctx, b, c.port)
 }
 
 // url returns the URL of database name on the cluster.

@@ -9,6 +9,9 @@
 //
 // Without Main, or when the test binary is killed, a watchdog process stops the
 // cluster and removes its files as soon as the binary is gone.
+//
+// A test that must lose its database takes a cluster of its own with NewCluster,
+// which it can Stop and Start again.
 package pgtest
 
 import (
@@ -59,9 +62,15 @@ var (
 // and removes its files, or drops the template database made on an external
 // server. SIGINT, SIGTERM and SIGHUP do the same before the binary exits.
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main for a TestMain with cleanup of its own to do before it exits: it
+// runs the tests, releases what the package started and returns the exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	shutdown()
-	os.Exit(code)
+	return code
 }
 
 // shutdown releases what the package started; it runs once.
@@ -82,16 +91,22 @@ func shutdown() {
 	})
 }
 
+// requireCI fails the test when CI=true, else skips it, for the reason why.
+func requireCI(t testing.TB, why string) {
+	t.Helper()
+	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+		t.Fatalf("pgtest: %s (CI=true: PostgreSQL is required)", why)
+	}
+	t.Skipf("pgtest: %s; install PostgreSQL or set %s to run this test", why, EnvURL)
+}
+
 // getServer starts or connects to the server once per test binary. It skips the
 // test when PostgreSQL is not installed, failing it instead when CI=true.
 func getServer(t testing.TB) *server {
 	t.Helper()
 	serverOnce.Do(func() { srv, srvMissing, srvErr = startServer() })
 	if srvMissing != "" {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("pgtest: %s (CI=true: PostgreSQL is required)", srvMissing)
-		}
-		t.Skipf("pgtest: %s; install PostgreSQL or set %s to run this test", srvMissing, EnvURL)
+		requireCI(t, srvMissing)
 	}
 	if srvErr != nil {
 		t.Fatalf("pgtest: %v", srvErr)
@@ -251,4 +266,74 @@ func OpenURL(t testing.TB, url string, box *secrets.Box) *postgres.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// Cluster is a throwaway PostgreSQL server of one test's own, which the test can
+// stop and start again, to see what losing the database does. Its data survives
+// a Stop; Start brings it back on the same port, so URLs stay valid. It is
+// removed when the test ends (or, should the test binary die, by its watchdog).
+type Cluster struct {
+	bins binaries
+	mu   sync.Mutex
+	c    *cluster
+}
+
+// NewCluster starts a private cluster for t. It needs the PostgreSQL server
+// programs even when EnvURL names a server (a test cannot stop that one): without
+// them the test is skipped, or failed when CI=true and EnvURL is unset.
+func NewCluster(t testing.TB) *Cluster {
+	t.Helper()
+	bins, missing := findBinaries()
+	if missing != "" {
+		if os.Getenv(EnvURL) != "" {
+			t.Skipf("pgtest: this test stops and starts a server of its own, and %s", missing)
+		}
+		requireCI(t, missing)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := startCluster(ctx, bins)
+	if err != nil {
+		t.Fatalf("pgtest: start a private cluster: %v", err)
+	}
+	t.Cleanup(c.stop)
+	return &Cluster{bins: bins, c: c}
+}
+
+// URL returns the URL of database name on the cluster ("postgres" always exists).
+func (c *Cluster) URL(name string) string { return c.c.url(name) }
+
+// CreateDatabase creates an empty database and returns its URL.
+func (c *Cluster) CreateDatabase(name string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, c.c.url("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", err
+	}
+	return c.c.url(name), nil
+}
+
+// Stop shuts the server down as an operator's restart does (fast mode: open
+// sessions are ended), keeps its data and returns once the process is gone.
+func (c *Cluster) Stop() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return c.c.stopPostgres(ctx, c.bins)
+}
+
+// Start starts the stopped server again on its port and returns once it accepts
+// connections.
+func (c *Cluster) Start() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return c.c.restartPostgres(ctx, c.bins)
 }
