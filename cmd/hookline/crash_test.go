@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,70 +91,6 @@ func (rc *crashReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rc.keyEvents[msg.Data.Key][msg.ID] = true
 	w.WriteHeader(http.StatusOK)
-}
-
-// publisher publishes events with their own idempotency keys and remembers the
-// ones answered 202, retrying a key while the server is down.
-type publisher struct {
-	s      *server
-	client *http.Client
-
-	issued   atomic.Int64
-	retries  atomic.Int64
-	mu       sync.Mutex
-	accepted map[string]string // idempotency key → event id
-	giveUps  int
-	problems []string
-}
-
-// run publishes from one goroutine until stop is closed, max events were issued
-// in all, or deadline passes (a key being retried then is abandoned, unaccepted).
-func (p *publisher) run(worker, max int, stop <-chan struct{}, deadline time.Time) {
-	for n := 0; ; n++ {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		if p.issued.Add(1) > int64(max) {
-			return
-		}
-		key := fmt.Sprintf("k%d-%d", worker, n)
-		body, _ := json.Marshal(map[string]any{
-			"type": "order.created", "tenant": "acme", "id": key,
-			"data": map[string]any{"key": key, "w": worker, "n": n},
-		})
-		for {
-			if time.Now().After(deadline) {
-				p.mu.Lock()
-				p.giveUps++
-				p.mu.Unlock()
-				return
-			}
-			status, ev, err := p.post(body)
-			if err != nil || status >= 500 {
-				p.retries.Add(1)
-				time.Sleep(25 * time.Millisecond)
-				continue
-			}
-			p.mu.Lock()
-			if status == http.StatusAccepted {
-				if prev, ok := p.accepted[key]; ok && prev != ev.ID {
-					p.problems = append(p.problems, fmt.Sprintf("key %s answered with events %s and %s", key, prev, ev.ID))
-				}
-				p.accepted[key] = ev.ID
-			} else {
-				p.problems = append(p.problems, fmt.Sprintf("key %s: got status %d, want 202", key, status))
-			}
-			p.mu.Unlock()
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func (p *publisher) post(body []byte) (int, eventAccepted, error) {
-	return postEvent(p.client, p.s, adminKey, body)
 }
 
 // lost returns the accepted events (key → event id) the receiver has not
@@ -259,7 +194,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, seed>>7))
 	t.Logf("kill schedule seed %d", seed)
 
-	pub := &publisher{s: s, client: &http.Client{Timeout: 3 * time.Second}, accepted: map[string]string{}}
+	pub := newClusterPublisher([]*server{s}, func(int) string { return "order.created" })
 	stop := make(chan struct{})
 	publishDeadline := time.Now().Add(30 * time.Second)
 	var wg sync.WaitGroup
@@ -267,7 +202,7 @@ func TestCrashLosesNothing(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pub.run(w, maxEvents, stop, publishDeadline)
+			pub.run(w, maxEvents, 0, stop, publishDeadline)
 		}()
 	}
 	stopped := false
