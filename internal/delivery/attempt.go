@@ -294,12 +294,18 @@ func signingSecrets(wh *hookline.Webhook, t time.Time) []string {
 }
 
 // firstDelay is the delay before a webhook's first attempt, from its profile's
-// schedule (the built-in profile's when its own cannot be loaded: the delivery
-// then fails or is released when attempted, with the reason).
+// schedule.
 func (e *Engine) firstDelay(ctx context.Context, wh *hookline.Webhook) time.Duration {
-	prof, err := e.o.Profiles.Get(ctx, wh.Profile)
-	if err != nil {
-		prof, _ = e.o.Profiles.Fixed(profile.Standard)
+	prof, _ := e.o.Profiles.Get(ctx, wh.Profile)
+	return firstDelayOf(prof, e.o.Profiles)
+}
+
+// firstDelayOf is the first delay of prof's schedule, or of the built-in
+// profile's when prof could not be loaded (nil): the delivery then fails or is
+// released when attempted, with the reason.
+func firstDelayOf(prof *profile.Profile, reg *profile.Registry) time.Duration {
+	if prof == nil {
+		prof, _ = reg.Fixed(profile.Standard)
 	}
 	return prof.Policy.RetrySchedule[0]
 }

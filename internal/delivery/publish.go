@@ -64,7 +64,7 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 				e.give(reserved)
 				return nil, &PayloadTooLargeError{Profile: prof.Name, Limit: prof.Policy.MaxPayloadBytes, Size: int64(len(p.Data))}
 			}
-			first := e.firstDelay(ctx, wh)
+			first := firstDelayOf(prof, e.o.Profiles) // prof is already loaded
 			di := store.DeliveryInsert{
 				ID: hookline.NewID(hookline.PrefixDelivery), WebhookID: wh.ID, Ordered: wh.Ordered,
 				NextAttemptAt: now.Add(first),
