@@ -159,21 +159,22 @@ func TestSenderGuardsLoopback(t *testing.T) {
 }
 
 func TestEngineRefusesPrivateTarget(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	e := f.start(t, func(o *Options) {
-		o.Sender = NewSender(SenderOptions{BodyLimit: 1024})
-		o.Policy.Schedule = []time.Duration{0}
-	})
-	rcv := newReceiver(t)
-	f.webhook(t, rcv.URL)
-	_, d := publishOne(t, e, "a.b", `{}`)
+	onEachDriver(t, func(t *testing.T, setup setupFunc) {
+		f := setup(t)
+		e := f.start(t, func(o *Options) {
+			o.Sender = NewSender(SenderOptions{BodyLimit: 1024})
+			o.Policy.Schedule = []time.Duration{0}
+		})
+		rcv := newReceiver(t)
+		f.webhook(t, rcv.URL)
+		_, d := publishOne(t, e, "a.b", `{}`)
 
-	got := f.waitDelivery(t, d.ID, hookline.DeliveryFailed)
-	if !strings.Contains(got.LastError, "HOOKLINE_ALLOW_PRIVATE_TARGETS") || got.LastStatus != 0 {
-		t.Errorf("delivery: got status %d, error %q; want 0 and an error naming HOOKLINE_ALLOW_PRIVATE_TARGETS", got.LastStatus, got.LastError)
-	}
-	if n := rcv.count(); n != 0 {
-		t.Errorf("receiver got %d requests, want 0", n)
-	}
+		got := f.waitDelivery(t, d.ID, hookline.DeliveryFailed)
+		if !strings.Contains(got.LastError, "HOOKLINE_ALLOW_PRIVATE_TARGETS") || got.LastStatus != 0 {
+			t.Errorf("delivery: got status %d, error %q; want 0 and an error naming HOOKLINE_ALLOW_PRIVATE_TARGETS", got.LastStatus, got.LastError)
+		}
+		if n := rcv.count(); n != 0 {
+			t.Errorf("receiver got %d requests, want 0", n)
+		}
+	})
 }
