@@ -123,7 +123,7 @@ func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, 
 	var err error
 	for i, backoff := 0, 50*time.Millisecond; i < 6; i, backoff = i+1, backoff*2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		res, err = e.o.Store.DeliveryComplete(ctx, []store.DeliveryCompleteParams{p})
+		res, err = e.completions.run(ctx, []store.DeliveryCompleteParams{p})
 		cancel()
 		if err == nil {
 			break

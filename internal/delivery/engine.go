@@ -63,6 +63,10 @@ type Engine struct {
 	log   *slog.Logger
 	cache *webhookCache
 
+	// inserts and completions group concurrent store writes into one commit.
+	inserts     *groupCommit[store.EventInsertParams, store.EventInsertResult]
+	completions *groupCommit[store.DeliveryCompleteParams, store.DeliveryCompleteResult]
+
 	jobs    chan job
 	inUse   atomic.Int64 // claimed by this process: queued or in flight
 	starved atomic.Bool  // the claim loop stopped for lack of room
@@ -129,9 +133,15 @@ func New(o Options) *Engine {
 		wake:  make(chan struct{}, 1),
 		node:  hookline.NewID("node_"),
 	}
+	e.inserts = newGroupCommit(o.Store.EventInsert, maxGroupItems, 1)
+	e.completions = newGroupCommit(o.Store.DeliveryComplete, maxGroupItems, 1)
 	e.sendCtx, e.sendCancel = context.WithCancel(context.Background())
 	return e
 }
+
+// maxGroupItems bounds the events, or the attempt outcomes, one commit takes:
+// enough to carry a full batch publish, small enough that a commit stays short.
+const maxGroupItems = 1000
 
 // Profiles returns the engine's profile registry.
 func (e *Engine) Profiles() *profile.Registry { return e.o.Profiles }

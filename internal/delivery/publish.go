@@ -82,7 +82,7 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 		}
 	}
 
-	results, err := e.o.Store.EventInsert(ctx, ins)
+	results, err := e.inserts.run(ctx, ins)
 	if err != nil {
 		e.give(reserved)
 		return nil, err
