@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -12,8 +11,8 @@ import (
 const attemptColumns = `id, delivery_id, webhook_id, event_id, event_type, tenant, number, started_at,
 	duration_ms, status_code, request_headers, response_headers, response_body, error`
 
-func insertAttempt(ctx context.Context, tx *sql.Tx, a *hookline.Attempt) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO attempts ("+attemptColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+func insertAttempt(ctx context.Context, tx wtx, a *hookline.Attempt) error {
+	_, err := tx.execHot(ctx, "INSERT INTO attempts ("+attemptColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		a.ID, a.DeliveryID, a.WebhookID, a.EventID, a.EventType, a.Tenant, a.Number, ms(a.StartedAt),
 		a.DurationMS, a.StatusCode, store.EncodeJSON(a.RequestHeaders), store.EncodeJSON(a.ResponseHeaders), a.ResponseBody, a.Error)
 	return err
@@ -21,7 +20,7 @@ func insertAttempt(ctx context.Context, tx *sql.Tx, a *hookline.Attempt) error {
 
 // AttemptInsert implements store.Store.
 func (s *Store) AttemptInsert(ctx context.Context, a *hookline.Attempt) error {
-	if err := s.tx(ctx, func(tx *sql.Tx) error { return insertAttempt(ctx, tx, a) }); err != nil {
+	if err := s.tx(ctx, func(tx wtx) error { return insertAttempt(ctx, tx, a) }); err != nil {
 		return fmt.Errorf("store: insert attempt: %w", err)
 	}
 	return nil

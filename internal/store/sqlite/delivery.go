@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -32,6 +34,13 @@ type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
+// hotQueries is a querier that runs prepared statements (wtx.queryHot).
+type hotQueries struct{ wtx }
+
+func (h hotQueries) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return h.queryHot(ctx, q, args...)
+}
+
 func queryDeliveries(ctx context.Context, db querier, q string, args ...any) ([]hookline.Delivery, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -53,8 +62,8 @@ func queryDeliveries(ctx context.Context, db querier, q string, args ...any) ([]
 // claims, so no two claims can take the same row.
 func (s *Store) DeliveryClaim(ctx context.Context, p store.DeliveryClaimParams) ([]store.ClaimedDelivery, error) {
 	var out []store.ClaimedDelivery
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		ds, err := queryDeliveries(ctx, tx, `UPDATE deliveries
+	err := s.tx(ctx, func(tx wtx) error {
+		ds, err := queryDeliveries(ctx, hotQueries{tx}, `UPDATE deliveries
 			SET next_attempt_at = ?, lease_token = ?, updated_at = ?
 			WHERE id IN (
 				SELECT d.id FROM deliveries d
@@ -108,15 +117,16 @@ func (s *Store) DeliveryClaim(ctx context.Context, p store.DeliveryClaimParams) 
 // DeliveryComplete implements store.Store.
 func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryCompleteParams) ([]store.DeliveryCompleteResult, error) {
 	out := make([]store.DeliveryCompleteResult, len(ps))
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
+		succ := successes{}
 		for i, p := range ps {
-			r, err := completeDelivery(ctx, tx, p)
+			r, err := completeDelivery(ctx, tx, p, succ)
 			if err != nil {
 				return err
 			}
 			out[i] = r
 		}
-		return nil
+		return succ.flushAll(ctx, tx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: complete deliveries: %w", err)
@@ -124,7 +134,34 @@ func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryComplet
 	return out, nil
 }
 
-func completeDelivery(ctx context.Context, tx *sql.Tx, p store.DeliveryCompleteParams) (store.DeliveryCompleteResult, error) {
+// successes are the webhooks that had a success in a batch of outcomes, with
+// the time of their last one: the webhook row is written once per batch, not
+// once per delivery (before a failure of the same webhook, which reads it).
+type successes map[string]int64
+
+const recordSuccessSQL = "UPDATE webhooks SET failed_streak = 0, last_success_at = ? WHERE id = ?"
+
+// flush writes webhook id's pending success, if any.
+func (sc successes) flush(ctx context.Context, tx wtx, id string) error {
+	at, ok := sc[id]
+	if !ok {
+		return nil
+	}
+	delete(sc, id)
+	_, err := tx.execHot(ctx, recordSuccessSQL, at, id)
+	return err
+}
+
+func (sc successes) flushAll(ctx context.Context, tx wtx) error {
+	for _, id := range slices.Sorted(maps.Keys(sc)) {
+		if err := sc.flush(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func completeDelivery(ctx context.Context, tx wtx, p store.DeliveryCompleteParams, succ successes) (store.DeliveryCompleteResult, error) {
 	var res store.DeliveryCompleteResult
 	var number, status any // NULL keeps the column as it is
 	lastError := p.Error
@@ -138,7 +175,7 @@ func completeDelivery(ctx context.Context, tx *sql.Tx, p store.DeliveryCompleteP
 	if p.Status == hookline.DeliveryPending {
 		next = ms(p.NextAttemptAt)
 	}
-	r, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = ?, attempts = coalesce(?, attempts),
+	r, err := tx.execHot(ctx, `UPDATE deliveries SET status = ?, attempts = coalesce(?, attempts),
 		next_attempt_at = ?, lease_token = NULL, last_status = coalesce(?, last_status), last_error = ?,
 		updated_at = ?
 		WHERE id = ? AND lease_token = ?`,
@@ -152,14 +189,15 @@ func completeDelivery(ctx context.Context, tx *sql.Tx, p store.DeliveryCompleteP
 	res.Applied = true
 	switch p.Status {
 	case hookline.DeliverySucceeded:
-		if _, err := tx.ExecContext(ctx, "UPDATE webhooks SET failed_streak = 0, last_success_at = ? WHERE id = ?", ms(p.Now), p.WebhookID); err != nil {
+		succ[p.WebhookID] = ms(p.Now)
+	case hookline.DeliveryFailed:
+		if err := succ.flush(ctx, tx, p.WebhookID); err != nil {
 			return res, err
 		}
-	case hookline.DeliveryFailed:
 		var streak int
 		var since int64
 		var active int
-		err := tx.QueryRowContext(ctx, `UPDATE webhooks SET failed_streak = failed_streak + 1 WHERE id = ?
+		err := tx.queryRowHot(ctx, `UPDATE webhooks SET failed_streak = failed_streak + 1 WHERE id = ?
 			RETURNING failed_streak, coalesce(last_success_at, created_at), active`, p.WebhookID).Scan(&streak, &since, &active)
 		if err != nil && err != sql.ErrNoRows {
 			return res, err
@@ -206,7 +244,7 @@ func completeDelivery(ctx context.Context, tx *sql.Tx, p store.DeliveryCompleteP
 // DeliveryRelease implements store.Store.
 func (s *Store) DeliveryRelease(ctx context.Context, ls []store.DeliveryLease) error {
 	now := ms(time.Now())
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		for _, l := range ls {
 			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?, lease_token = NULL
 				WHERE id = ? AND lease_token = ? AND status = 'pending'`, now, l.ID, l.LeaseToken); err != nil {
@@ -234,7 +272,7 @@ func (s *Store) DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, e
 // DeliveryRetry implements store.Store.
 func (s *Store) DeliveryRetry(ctx context.Context, p store.DeliveryRetryParams) (*hookline.Delivery, error) {
 	var d *hookline.Delivery
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		var err error
 		d, err = scanDelivery(tx.QueryRowContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
 			lease_token = NULL, updated_at = ? WHERE id = ? RETURNING `+deliveryColumns, ms(p.Now), ms(p.Now), p.ID))
@@ -293,7 +331,7 @@ func (s *Store) DeliveryCountPending(ctx context.Context) (int64, error) {
 // Purge implements store.Store.
 func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 	var total int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		r, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE id IN (
 			SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, ms(p.Before), store.PageLimit(p.Limit))
 		if err != nil {
@@ -325,7 +363,7 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 // own claim loop cannot take the delivery a second time.
 func (s *Store) DeliveryRenew(ctx context.Context, l store.DeliveryLease, until time.Time) (bool, error) {
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
 			WHERE id = ? AND lease_token = ? AND status = 'pending'`, ms(until), l.ID, l.LeaseToken)
 		if err != nil {

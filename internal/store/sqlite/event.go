@@ -31,7 +31,7 @@ func scanEvent(row scanner) (*hookline.Event, error) {
 // EventInsert implements store.Store.
 func (s *Store) EventInsert(ctx context.Context, ps []store.EventInsertParams) ([]store.EventInsertResult, error) {
 	out := make([]store.EventInsertResult, len(ps))
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		for i, p := range ps {
 			r, err := insertEvent(ctx, tx, p)
 			if err != nil {
@@ -47,12 +47,12 @@ func (s *Store) EventInsert(ctx context.Context, ps []store.EventInsertParams) (
 	return out, nil
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, p store.EventInsertParams) (store.EventInsertResult, error) {
+func insertEvent(ctx context.Context, tx wtx, p store.EventInsertParams) (store.EventInsertResult, error) {
 	e := p.Event
 	var key any
 	if e.IdempotencyKey != "" {
 		key = e.IdempotencyKey
-		existing, err := scanEvent(tx.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE tenant = ? AND idempotency_key = ?", e.Tenant, e.IdempotencyKey))
+		existing, err := scanEvent(tx.queryRowHot(ctx, "SELECT "+eventColumns+" FROM events WHERE tenant = ? AND idempotency_key = ?", e.Tenant, e.IdempotencyKey))
 		if err == nil {
 			ds, err := queryDeliveries(ctx, tx, "SELECT "+deliveryColumns+" FROM deliveries WHERE event_id = ? ORDER BY id", existing.ID)
 			return store.EventInsertResult{Event: existing, Deliveries: ds}, err
@@ -61,7 +61,7 @@ func insertEvent(ctx context.Context, tx *sql.Tx, p store.EventInsertParams) (st
 			return store.EventInsertResult{}, err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO events ("+eventColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+	if _, err := tx.execHot(ctx, "INSERT INTO events ("+eventColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
 		e.ID, e.Tenant, e.Type, string(e.Data), key, ms(e.Timestamp), ms(e.CreatedAt)); err != nil {
 		return store.EventInsertResult{}, err
 	}
@@ -71,7 +71,7 @@ func insertEvent(ctx context.Context, tx *sql.Tx, p store.EventInsertParams) (st
 		if d.LeaseToken != "" {
 			token = d.LeaseToken
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, event_id, webhook_id, tenant, event_type, ordered,
+		if _, err := tx.execHot(ctx, `INSERT INTO deliveries (id, event_id, webhook_id, tenant, event_type, ordered,
 			status, attempts, next_attempt_at, lease_token, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
 			d.ID, e.ID, d.WebhookID, e.Tenant, e.Type, boolInt(d.Ordered), ms(d.NextAttemptAt), token,

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -53,7 +52,7 @@ func (s *Store) ProfileUpdate(ctx context.Context, p *hookline.Profile) error {
 
 // ProfileDelete implements store.Store.
 func (s *Store) ProfileDelete(ctx context.Context, name string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM webhooks WHERE profile = ?", name).Scan(&n); err != nil {
 			return err

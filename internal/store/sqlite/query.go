@@ -33,7 +33,7 @@ func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(sca
 // exec runs one write statement in a transaction; what names it in errors
 // ("create profile").
 func (s *Store) exec(ctx context.Context, what, q string, args ...any) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		_, err := tx.ExecContext(ctx, q, args...)
 		return err
 	})
@@ -46,7 +46,7 @@ func (s *Store) exec(ctx context.Context, what, q string, args ...any) error {
 // execOne runs an UPDATE or DELETE that must change exactly one row;
 // store.ErrNotFound when it changes none.
 func (s *Store) execOne(ctx context.Context, what, q string, args ...any) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err

@@ -53,7 +53,7 @@ func (s *Store) WebhookCreate(ctx context.Context, p store.WebhookCreateParams) 
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx wtx) error {
 		if p.MaxPerTenant > 0 {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM webhooks WHERE tenant = ?", w.Tenant).Scan(&n); err != nil {

@@ -109,6 +109,33 @@ func exerciseAutoDisable(t *testing.T, open func(t *testing.T) store.Store) {
 				a.wantActive(a.finish(i, hookline.DeliveryFailed, later, rule5x24), true, i-4)
 			}
 		},
+		"SuccessAndFailureInOneBatch": func(t *testing.T) {
+			// Outcomes of one call apply in order: a success then a failure leave a
+			// streak of 1; a failure then a success, 0.
+			a := newAutoEnv(t, open, 7)
+			at := a.now.Add(time.Hour)
+			for i := range 3 {
+				a.finish(i, hookline.DeliveryFailed, at, rule5x24)
+			}
+			outcome := func(i int, status string) store.DeliveryCompleteParams {
+				code := 200
+				if status == hookline.DeliveryFailed {
+					code = 500
+				}
+				return store.DeliveryCompleteParams{
+					DeliveryLease: store.DeliveryLease{ID: a.ds[i].ID, LeaseToken: "A"}, WebhookID: a.w.ID,
+					Attempt: attempt(a.ds[i], 1, code, at), Status: status, Now: at, AutoDisable: rule5x24,
+				}
+			}
+			a.completeAll(outcome(3, hookline.DeliverySucceeded), outcome(4, hookline.DeliveryFailed))
+			if w := a.getWebhook(a.w.ID); w.FailedStreak != 1 || w.LastSuccessAt == nil {
+				t.Errorf("after success, failure: got streak %d, last success %v; want 1, set", w.FailedStreak, w.LastSuccessAt)
+			}
+			a.completeAll(outcome(5, hookline.DeliveryFailed), outcome(6, hookline.DeliverySucceeded))
+			if w := a.getWebhook(a.w.ID); w.FailedStreak != 0 || !w.Active {
+				t.Errorf("after failure, success: got streak %d, active %v; want 0, true", w.FailedStreak, w.Active)
+			}
+		},
 		"RuleOff": func(t *testing.T) {
 			a := newAutoEnv(t, open, 6)
 			at := a.now.Add(100 * time.Hour)

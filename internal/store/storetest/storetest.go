@@ -238,6 +238,19 @@ func (e *env) complete(p store.DeliveryCompleteParams) store.DeliveryCompleteRes
 	return res[0]
 }
 
+// completeAll records several outcomes in one call, in order.
+func (e *env) completeAll(ps ...store.DeliveryCompleteParams) []store.DeliveryCompleteResult {
+	e.t.Helper()
+	res, err := e.s.DeliveryComplete(e.ctx, ps)
+	if err != nil {
+		e.t.Fatalf("DeliveryComplete: %v", err)
+	}
+	if len(res) != len(ps) {
+		e.t.Fatalf("DeliveryComplete: got %d results, want %d", len(res), len(ps))
+	}
+	return res
+}
+
 // attempt returns an attempt of delivery d made at at.
 func attempt(d hookline.Delivery, number, status int, at time.Time) *hookline.Attempt {
 	a := &hookline.Attempt{
