@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/hookline/hookline/internal/api"
@@ -87,6 +88,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	go purgeLoop(ctx, s, cfg, log)
+	if cfg.PprofAddr != "" {
+		stop, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			srv.Close()
+			engine.Shutdown(context.Background())
+			return err
+		}
+		defer stop()
+	}
 	log.Info("hookline is serving", "addr", ln.Addr().String(), "db", cfg.DB, "workers", cfg.Workers,
 		"allow_private_targets", cfg.AllowPrivateTargets)
 
@@ -141,4 +151,23 @@ func purgeLoop(ctx context.Context, s store.Store, cfg config.Config, log *slog.
 		case <-t.C:
 		}
 	}
+}
+
+// servePprof serves Go's runtime profiles on their own listener, apart from the
+// API, and returns what stops it.
+func servePprof(addr string, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	log.Info("serving pprof profiles", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }

@@ -20,6 +20,7 @@ type Config struct {
 	Addr                 string
 	DB                   string
 	AdminKey             string
+	PprofAddr            string
 	SecretKey            string
 	AllowPrivateTargets  bool
 	RetrySchedule        []time.Duration
@@ -123,6 +124,16 @@ var options = []option{
 		return nil
 	}},
 	{"pg-max-conns", "16", "PostgreSQL: the most connections this node opens (docs/scaling.md)", false, intSetter(func(c *Config) *int { return &c.PGMaxConns }, 2)},
+	{"pprof-addr", "", "serve Go's pprof profiles on this host:port (e.g. 127.0.0.1:6060) for performance work; off when empty, never expose it publicly", false, func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return errors.New("must be host:port, e.g. 127.0.0.1:6060")
+		}
+		c.PprofAddr = v
+		return nil
+	}},
 	{"log-level", "info", "debug, info, warn or error", false, func(c *Config, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":
