@@ -130,9 +130,10 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// rateLimit applies the key's hourly request limit: its own, or for a
-// tenant-limited key the server default; other keys are unlimited by default.
-func (h *handler) rateLimit(ctx context.Context, k *hookline.APIKey) error {
+// rateLimit takes n tokens (one per request, one per event of a batch) from
+// the key's hourly request limit: its own, or for a tenant-limited key the
+// server default; other keys are unlimited by default.
+func (h *handler) rateLimit(ctx context.Context, k *hookline.APIKey, n int) error {
 	limit := k.RateLimit
 	if limit == 0 && k.Tenant != "" {
 		limit = h.cfg.TenantKeyRateLimit
@@ -140,20 +141,28 @@ func (h *handler) rateLimit(ctx context.Context, k *hookline.APIKey) error {
 	if limit <= 0 {
 		return nil
 	}
+	if n > limit {
+		// A full bucket could never pay for it: waiting would not help.
+		msg := fmt.Sprintf("%d events are more than this API key's limit of %d per hour; send at most %d at once", n, limit, limit)
+		return &httpError{status: http.StatusUnprocessableEntity, kind: "limit", field: "events", message: msg, detail: "events: " + msg}
+	}
 	ok, wait := false, time.Duration(0)
 	if shared, isShared := h.store.(store.RateLimiter); isShared {
 		// Several nodes: the bucket lives in the database.
 		var err error
-		if ok, wait, err = shared.RateLimitTake(ctx, "key:"+k.ID, limit, time.Hour, h.now()); err != nil {
+		if ok, wait, err = shared.RateLimitTake(ctx, "key:"+k.ID, n, limit, time.Hour, h.now()); err != nil {
 			return err
 		}
 	} else {
-		ok, wait = h.limits.allow(k.ID, limit, h.now())
+		ok, wait = h.limits.allowN(k.ID, n, limit, h.now())
 	}
 	if !ok {
 		h.metrics.RateLimited.Inc()
-		return &httpError{status: http.StatusTooManyRequests, kind: "rate-limited",
-			detail: fmt.Sprintf("this API key is limited to %d requests per hour", limit), retryAfter: wait}
+		detail := fmt.Sprintf("this API key is limited to %d requests per hour", limit)
+		if n > 1 {
+			detail += fmt.Sprintf(", and this batch costs %d (one per event)", n)
+		}
+		return &httpError{status: http.StatusTooManyRequests, kind: "rate-limited", detail: detail, retryAfter: wait}
 	}
 	return nil
 }

@@ -56,6 +56,26 @@ var (
 // status and a message a person can act on; anything else is a 500 whose cause
 // is logged, never shown.
 func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemOf(err)
+	if p.Status >= 500 {
+		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+	}
+	if p.Status == http.StatusUnauthorized {
+		// RFC 9110 §15.5.2: a 401 must carry a challenge.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hookline"`)
+	}
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// problemOf maps an error to its problem document: h.error answers it, and a
+// batch publish reports it for each event it refuses. An unknown error is a
+// 500 that shows nothing of its cause; the caller logs it.
+func problemOf(err error) problem {
 	p := problem{Status: http.StatusInternalServerError, Type: "urn:hookline:problem:internal", Detail: "internal error; see the server log"}
 	var he *httpError
 	var ve *hookline.ValidationError
@@ -68,9 +88,7 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 			p.Errors = []fieldError{{Field: he.field, Message: he.message}}
 		}
 		if he.retryAfter > 0 {
-			secs := int((he.retryAfter + time.Second - 1) / time.Second)
-			p.RetryAfter = secs
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			p.RetryAfter = int((he.retryAfter + time.Second - 1) / time.Second)
 		}
 	case errors.As(err, &ve):
 		p.Status, p.Type, p.Detail = http.StatusUnprocessableEntity, "urn:hookline:problem:validation", ve.Error()
@@ -89,20 +107,10 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 		p.Status, p.Type, p.Detail = http.StatusUnprocessableEntity, "urn:hookline:problem:limit", err.Error()
 	case errors.Is(err, hookline.ErrUnavailable):
 		p.Status, p.Type, p.Detail = http.StatusServiceUnavailable, "urn:hookline:problem:unavailable", "storage is unavailable; retry shortly"
-		w.Header().Set("Retry-After", "1")
 		p.RetryAfter = 1
 	}
-	if p.Status >= 500 {
-		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
-	}
-	if p.Status == http.StatusUnauthorized {
-		// RFC 9110 §15.5.2: a 401 must carry a challenge.
-		w.Header().Set("WWW-Authenticate", `Bearer realm="hookline"`)
-	}
 	p.Title = http.StatusText(p.Status)
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	return p
 }
 
 // writeJSON writes v with status.

@@ -41,14 +41,20 @@ func (l *rateLimiter) refill(id string, limit int, now time.Time) *bucket {
 
 // allow takes a token; when none is left it says how long until one is.
 func (l *rateLimiter) allow(id string, limit int, now time.Time) (bool, time.Duration) {
+	return l.allowN(id, 1, limit, now)
+}
+
+// allowN takes n tokens at once, or none: when fewer are left it says how long
+// until n are. n must be at most limit, or the bucket can never hold them.
+func (l *rateLimiter) allowN(id string, n, limit int, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.refill(id, limit, now)
-	if b.tokens >= 1 {
-		b.tokens--
+	if b.tokens >= float64(n) {
+		b.tokens -= float64(n)
 		return true, 0
 	}
-	return false, l.until(b, limit)
+	return false, l.until(b, n, limit)
 }
 
 // wait says how long until id has a token again, without taking one; 0 if it has.
@@ -62,10 +68,11 @@ func (l *rateLimiter) wait(id string, limit int, now time.Time) time.Duration {
 	if b.tokens >= 1 {
 		return 0
 	}
-	return l.until(b, limit)
+	return l.until(b, 1, limit)
 }
 
-func (l *rateLimiter) until(b *bucket, limit int) time.Duration {
+// until is how long until b holds n tokens.
+func (l *rateLimiter) until(b *bucket, n, limit int) time.Duration {
 	rate := float64(limit) / l.window.Seconds()
-	return time.Duration((1 - b.tokens) / rate * float64(time.Second))
+	return time.Duration((float64(n) - b.tokens) / rate * float64(time.Second))
 }

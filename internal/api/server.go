@@ -100,7 +100,8 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 }
 
 // wrap adds, around one route: panic recovery, metrics, authentication, the
-// key's rate limit and the scope check.
+// key's rate limit (one token, unless the route takes it itself) and the scope
+// check.
 func (h *handler) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -124,9 +125,11 @@ func (h *handler) wrap(rt route) http.Handler {
 			h.error(sw, r, err)
 			return
 		}
-		if err := h.rateLimit(r.Context(), key); err != nil {
-			h.error(sw, r, err)
-			return
+		if !selfLimited[rt.pattern] {
+			if err := h.rateLimit(r.Context(), key, 1); err != nil {
+				h.error(sw, r, err)
+				return
+			}
 		}
 		if !key.Allows(rt.scope) {
 			h.error(sw, r, errStatus(http.StatusForbidden, "forbidden", fmt.Sprintf("this API key lacks the %q scope", rt.scope)))

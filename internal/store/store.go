@@ -156,11 +156,12 @@ type Notifier interface {
 // RateLimiter is implemented by stores that several nodes share, so that an API
 // key's rate limit holds across all of them, not per node.
 type RateLimiter interface {
-	// RateLimitTake takes one token from bucket id, which holds up to limit
-	// tokens and refills at limit per window. Without a token it takes nothing
-	// and reports how long until one is available. Concurrent takes never hand
+	// RateLimitTake takes n tokens at once from bucket id, which holds up to
+	// limit tokens and refills at limit per window. Without n tokens it takes
+	// nothing and reports how long until n are available (never, when n is more
+	// than limit: the caller refuses that itself). Concurrent takes never hand
 	// out more tokens than the bucket holds.
-	RateLimitTake(ctx context.Context, id string, limit int, window time.Duration, now time.Time) (ok bool, wait time.Duration, err error)
+	RateLimitTake(ctx context.Context, id string, n, limit int, window time.Duration, now time.Time) (ok bool, wait time.Duration, err error)
 }
 
 // Notification topics.

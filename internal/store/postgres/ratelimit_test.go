@@ -19,7 +19,7 @@ func TestRateLimitTakeAcrossNodes(t *testing.T) {
 	key := make([]byte, 32)
 	box, _ := secrets.New(key)
 	nodes := []interface {
-		RateLimitTake(context.Context, string, int, time.Duration, time.Time) (bool, time.Duration, error)
+		RateLimitTake(context.Context, string, int, int, time.Duration, time.Time) (bool, time.Duration, error)
 	}{pgtest.OpenURL(t, url, box), pgtest.OpenURL(t, url, box)}
 
 	now := time.Now()
@@ -30,7 +30,7 @@ func TestRateLimitTakeAcrossNodes(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, wait, err := nodes[i%2].RateLimitTake(context.Background(), "key:a", limit, time.Hour, now)
+			ok, wait, err := nodes[i%2].RateLimitTake(context.Background(), "key:a", 1, limit, time.Hour, now)
 			if err != nil {
 				t.Error(err)
 				return
@@ -49,13 +49,53 @@ func TestRateLimitTakeAcrossNodes(t *testing.T) {
 	// 3 minutes later one token (limit 20 per hour) has come back, not two.
 	later := now.Add(3*time.Minute + time.Second)
 	for i, want := range []bool{true, false} {
-		ok, _, err := nodes[i].RateLimitTake(context.Background(), "key:a", limit, time.Hour, later)
+		ok, _, err := nodes[i].RateLimitTake(context.Background(), "key:a", 1, limit, time.Hour, later)
 		if err != nil || ok != want {
 			t.Errorf("take %d after 3 min: got %v, %v; want %v", i+1, ok, err, want)
 		}
 	}
 	// Buckets are per id.
-	if ok, _, _ := nodes[0].RateLimitTake(context.Background(), "key:b", limit, time.Hour, now); !ok {
+	if ok, _, _ := nodes[0].RateLimitTake(context.Background(), "key:b", 1, limit, time.Hour, now); !ok {
 		t.Error("another key's bucket is empty")
+	}
+}
+
+// Taking n tokens takes all n or none, and a refusal says how long until n are
+// there.
+func TestRateLimitTakeMany(t *testing.T) {
+	t.Parallel()
+	s := pgtest.Open(t)
+	ctx := context.Background()
+	now := time.Now()
+	const limit = 60 // one token a minute
+	take := func(n int, at time.Time) (bool, time.Duration) {
+		t.Helper()
+		ok, wait, err := s.RateLimitTake(ctx, "key:many", n, limit, time.Hour, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok, wait
+	}
+	if ok, _ := take(50, now); !ok {
+		t.Fatal("50 of a full bucket of 60: refused")
+	}
+	ok, wait := take(20, now)
+	if ok {
+		t.Fatal("20 with 10 left: granted")
+	}
+	if wait < 10*time.Minute-time.Second || wait > 10*time.Minute+time.Second {
+		t.Errorf("20 with 10 left: got wait %v, want 10m (10 more tokens at one a minute)", wait)
+	}
+	if ok, _ := take(10, now); !ok {
+		t.Error("10 with 10 left: refused, so the refused 20 took some")
+	}
+	if ok, _ := take(1, now); ok {
+		t.Error("1 with none left: granted")
+	}
+	if ok, _ := take(limit+1, now.Add(2*time.Hour)); ok {
+		t.Errorf("%d from a bucket of %d: granted", limit+1, limit)
+	}
+	if ok, _ := take(limit, now.Add(2*time.Hour)); !ok {
+		t.Errorf("%d from a full bucket of %d: refused", limit, limit)
 	}
 }
