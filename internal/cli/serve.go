@@ -58,16 +58,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	m := metrics.New()
 	engine := delivery.New(delivery.Options{
-		Store:       s,
-		Profiles:    profiles,
-		Sender:      delivery.NewSender(delivery.SenderOptions{AllowPrivate: cfg.AllowPrivateTargets, BodyLimit: cfg.ResponseBodyLimit}),
-		Policy:      delivery.Policy{Schedule: cfg.RetrySchedule, Jitter: 0.1},
-		Timeout:     cfg.Timeout,
-		Lease:       cfg.Lease,
-		Workers:     cfg.Workers,
-		AutoDisable: store.AutoDisableRule{Failures: cfg.AutoDisableFailures, After: cfg.AutoDisableAfter},
-		Metrics:     m,
-		Logger:      log,
+		Store:              s,
+		Profiles:           profiles,
+		Sender:             delivery.NewSender(delivery.SenderOptions{AllowPrivate: cfg.AllowPrivateTargets, BodyLimit: cfg.ResponseBodyLimit}),
+		Policy:             delivery.Policy{Schedule: cfg.RetrySchedule, Jitter: 0.1},
+		Timeout:            cfg.Timeout,
+		Lease:              cfg.Lease,
+		Workers:            cfg.Workers,
+		WebhookConcurrency: cfg.WebhookConcurrency,
+		AutoDisable:        store.AutoDisableRule{Failures: cfg.AutoDisableFailures, After: cfg.AutoDisableAfter},
+		Metrics:            m,
+		Logger:             log,
 	})
 	if err := engine.Start(ctx); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -13,8 +14,9 @@ import (
 	"github.com/hookline/hookline/internal/store"
 )
 
-// attempt makes one HTTP attempt for a claimed delivery and records its outcome.
-func (e *Engine) attempt(j job) {
+// attempt makes one HTTP attempt for a claimed delivery and records its outcome;
+// it returns what the attempt says of the endpoint's health, for its gate.
+func (e *Engine) attempt(j job) signal {
 	d := &j.delivery
 	now := e.o.Now()
 	done := store.DeliveryCompleteParams{
@@ -27,15 +29,15 @@ func (e *Engine) attempt(j job) {
 	case errors.Is(err, store.ErrNotFound):
 		done.Status, done.Error = hookline.DeliveryCancelled, "webhook was deleted"
 		e.complete(done, d, nil)
-		return
+		return signal{}
 	case err != nil:
 		e.log.Error("loading webhook failed; delivery released", "delivery", d.ID, "err", err)
 		e.keepForReleaseNow(d.ID, j.token)
-		return
+		return signal{}
 	case !wh.Active:
 		done.Status, done.Error = hookline.DeliveryCancelled, "webhook is disabled"
 		e.complete(done, d, wh)
-		return
+		return signal{}
 	}
 
 	prof, err := e.o.Profiles.Get(e.sendCtx, wh.Profile)
@@ -43,26 +45,26 @@ func (e *Engine) attempt(j job) {
 	case errors.Is(err, store.ErrNotFound):
 		done.Status, done.Error = hookline.DeliveryFailed, fmt.Sprintf("the webhook's profile %q does not exist", wh.Profile)
 		e.complete(done, d, wh)
-		return
+		return signal{}
 	case err != nil:
 		e.log.Error("loading the webhook's profile failed; delivery released", "delivery", d.ID, "profile", wh.Profile, "err", err)
 		e.keepForReleaseNow(d.ID, j.token)
-		return
+		return signal{}
 	}
 
 	if !e.renewLease(&j, prof.Policy.Timeout) {
-		return
+		return signal{}
 	}
 
 	a := &hookline.Attempt{
 		ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, WebhookID: wh.ID, EventID: j.event.ID,
 		EventType: j.event.Type, Tenant: j.event.Tenant, Number: d.Attempts + 1, StartedAt: now,
 	}
-	resp := e.send(e.sendCtx, prof, wh, j.event, d.ID, a)
+	resp, sent := e.send(e.sendCtx, prof, wh, j.event, d.ID, a)
 	if e.sendCtx.Err() != nil {
 		// Aborted by a hard shutdown: not the receiver's fault, so no attempt counts.
 		e.keepForRelease(d.ID, j.token)
-		return
+		return signal{}
 	}
 	done.Attempt = a
 	done.Now = e.o.Now()
@@ -89,18 +91,43 @@ func (e *Engine) attempt(j job) {
 		done.Ops = e.opsEvents(&done, d, wh)
 	}
 	e.complete(done, d, wh)
+	if !sent {
+		return signal{}
+	}
+	s := signalOf(resp)
+	if s.overload && done.Status == hookline.DeliveryPending && ParseRetryAfter(resp.StatusCode, resp.Header, done.Now) > 0 {
+		s.pause = done.NextAttemptAt
+	}
+	return s
 }
 
-// send renders and makes the request, filling the attempt's outcome.
-func (e *Engine) send(ctx context.Context, prof *profile.Profile, wh *hookline.Webhook, ev *hookline.Event, deliveryID string, a *hookline.Attempt) Response {
+// signalOf reads an endpoint's health from the response to an attempt: a
+// transport failure (timeout, refused or reset connection), 429 and 503 are
+// overload; 2xx is success.
+func signalOf(resp Response) signal {
+	s := signal{duration: resp.Duration}
+	switch c := resp.StatusCode; {
+	case c == 0:
+		s.overload = resp.Err != nil
+	case c >= 200 && c <= 299:
+		s.success = true
+	case c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable:
+		s.overload = true
+	}
+	return s
+}
+
+// send renders and makes the request, filling the attempt's outcome; sent is
+// false when the request could not be rendered, so none went out.
+func (e *Engine) send(ctx context.Context, prof *profile.Profile, wh *hookline.Webhook, ev *hookline.Event, deliveryID string, a *hookline.Attempt) (resp Response, sent bool) {
 	req, err := prof.Render(profile.Message{
 		Event: ev, Webhook: wh, DeliveryID: deliveryID, Attempt: a.Number, SentAt: a.StartedAt,
 		Secrets: signingSecrets(wh, a.StartedAt),
 	})
-	var resp Response
 	if err != nil {
 		resp.Err = err
 	} else {
+		sent = true
 		a.RequestHeaders = HeaderMap(req.Header)
 		resp = e.o.Sender.Send(ctx, wh.URL, req.Header, req.Body, prof.Policy.Timeout)
 	}
@@ -113,7 +140,7 @@ func (e *Engine) send(ctx context.Context, prof *profile.Profile, wh *hookline.W
 	} else if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		a.Error = "HTTP " + strconv.Itoa(resp.StatusCode)
 	}
-	return resp
+	return resp, sent
 }
 
 // complete stores an outcome, retrying briefly if the store is unavailable (if it

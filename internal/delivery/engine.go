@@ -38,6 +38,9 @@ type Options struct {
 	AutoDisable store.AutoDisableRule
 	Metrics     *metrics.Metrics
 	Logger      *slog.Logger
+	// WebhookConcurrency bounds the attempts in flight to one webhook (its
+	// adaptive limit never exceeds it); Workers/4, at least 1, when zero.
+	WebhookConcurrency int
 	// QueueSize bounds deliveries claimed by this process and not yet finished;
 	// 16 × Workers when zero.
 	QueueSize int
@@ -67,6 +70,7 @@ type Engine struct {
 	inserts     *groupCommit[store.EventInsertParams, store.EventInsertResult]
 	completions *groupCommit[store.DeliveryCompleteParams, store.DeliveryCompleteResult]
 
+	gates   *gates
 	jobs    chan job
 	inUse   atomic.Int64 // claimed by this process: queued or in flight
 	starved atomic.Bool  // the claim loop stopped for lack of room
@@ -96,6 +100,9 @@ type Engine struct {
 func New(o Options) *Engine {
 	if o.Workers <= 0 {
 		o.Workers = 64
+	}
+	if o.WebhookConcurrency <= 0 {
+		o.WebhookConcurrency = max(o.Workers/4, 1)
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 16 * o.Workers
@@ -133,6 +140,7 @@ func New(o Options) *Engine {
 		wake:  make(chan struct{}, 1),
 		node:  hookline.NewID("node_"),
 	}
+	e.gates = newGates(o.WebhookConcurrency)
 	e.inserts = newGroupCommit(o.Store.EventInsert, maxGroupItems, 1)
 	e.completions = newGroupCommit(o.Store.DeliveryComplete, maxGroupItems, 1)
 	e.sendCtx, e.sendCancel = context.WithCancel(context.Background())
@@ -202,6 +210,10 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		err = fmt.Errorf("delivery: attempts still in flight at the shutdown deadline were aborted and released: %w", ctx.Err())
 		e.sendCancel()
 		<-done
+	}
+	for _, j := range e.gates.drain() {
+		e.keepForRelease(j.delivery.ID, j.token)
+		e.give(1)
 	}
 	e.releaseMu.Lock()
 	leases := e.toRelease
@@ -389,13 +401,60 @@ func (e *Engine) keepForRelease(id, token string) {
 func (e *Engine) worker() {
 	defer e.workers.Done()
 	for j := range e.jobs {
+		e.handle(j)
+	}
+}
+
+// handle passes a job through its webhook's gate: it is attempted now, parked
+// for the webhook's next free slot, or deferred. After an attempt, the worker
+// goes on with the job the freed slot lets start, if one was parked.
+func (e *Engine) handle(j job) {
+	admitted := false // a job started by done has its gate slot already
+	for {
 		if e.stopping.Load() {
 			e.keepForRelease(j.delivery.ID, j.token)
-		} else {
-			e.attempt(j)
+			e.give(1)
+			return
 		}
+		if !admitted {
+			run, until := e.gates.admit(j, e.o.Now())
+			if !run {
+				if !until.IsZero() {
+					e.deferJob(j, until)
+				}
+				return // parked: its queue slot stays taken until it runs
+			}
+		}
+		s := e.attempt(j)
 		e.give(1)
+		start, deferred, until := e.gates.done(j.delivery.WebhookID, s, e.o.Now())
+		for _, d := range deferred {
+			e.deferJob(d, until)
+		}
+		if start == nil {
+			return
+		}
+		j, admitted = *start, true
 	}
+}
+
+// deferJob hands a job back to the store, due at until, with no attempt
+// counted: its lease is stretched to until, after which a claim takes it again.
+func (e *Engine) deferJob(j job, until time.Time) {
+	defer e.give(1)
+	e.o.Metrics.DeliveriesDeferred.Inc()
+	r, ok := e.o.Store.(leaseRenewer)
+	if !ok {
+		e.keepForReleaseNow(j.delivery.ID, j.token)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := r.DeliveryRenew(ctx, store.DeliveryLease{ID: j.delivery.ID, LeaseToken: j.token}, until); err != nil {
+		e.log.Error("deferring a delivery failed; it will be attempted when its lease ends", "delivery", j.delivery.ID, "err", err)
+		return
+	}
+	e.scheduleWake(until)
 }
 
 // marshalOps encodes an operational event's data.

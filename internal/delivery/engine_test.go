@@ -1182,3 +1182,64 @@ func TestFirstDelay(t *testing.T) {
 		}
 	})
 }
+
+func TestDeadEndpointDoesNotStarveOthers(t *testing.T) {
+	onEachDriver(t, func(t *testing.T, setup setupFunc) {
+		f := setup(t)
+		// Eight workers; without per-webhook limits the dead endpoint's requests
+		// would hold all of them until their timeout.
+		e := f.start(t, func(o *Options) { o.Workers = 8; o.Timeout = 3 * time.Second; o.Policy.Schedule = []time.Duration{0} })
+		hang := make(chan struct{})
+		t.Cleanup(func() { close(hang) })
+		dead := newReceiver(t, reply{status: 200, wait: hang})
+		healthy := newReceiver(t)
+		f.webhook(t, dead.URL)
+		f.webhook(t, healthy.URL)
+
+		const n = 20
+		start := time.Now()
+		for i := range n {
+			publish(t, e, PublishParams{Tenant: "acme", Type: "a.b", Data: json.RawMessage(`{"n":` + strconv.Itoa(i) + `}`)})
+		}
+		waitFor(t, 2*time.Second, "the healthy webhook's deliveries while the dead one hangs", func() bool { return healthy.count() == n })
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("healthy deliveries took %s", d)
+		}
+		dead.mu.Lock()
+		inFlight := dead.maxInFlight
+		dead.mu.Unlock()
+		if inFlight > 2 {
+			t.Errorf("requests in flight to the dead endpoint: got %d, want at most its initial limit 2", inFlight)
+		}
+	})
+}
+
+func TestRetryAfterPausesTheWebhook(t *testing.T) {
+	onEachDriver(t, func(t *testing.T, setup setupFunc) {
+		f := setup(t)
+		e := f.start(t, func(o *Options) {
+			o.Policy.Schedule = []time.Duration{0, 30 * time.Second}
+			o.PollInterval = 50 * time.Millisecond
+		})
+		rcv := newReceiver(t, reply{status: 503, header: map[string]string{"Retry-After": "1"}}, reply{status: 200})
+		f.webhook(t, rcv.URL)
+		_, first := publishOne(t, e, "a.b", `{"n":1}`)
+		waitFor(t, 5*time.Second, "the first attempt", func() bool { return rcv.count() == 1 })
+		waitFor(t, 5*time.Second, "the 503 to be recorded", func() bool { return f.delivery(t, first.ID).Attempts == 1 })
+		_, second := publishOne(t, e, "a.b", `{"n":2}`)
+		f.waitDelivery(t, first.ID, hookline.DeliverySucceeded)
+		f.waitDelivery(t, second.ID, hookline.DeliverySucceeded)
+		reqs := rcv.requests()
+		if len(reqs) != 3 {
+			t.Fatalf("receiver got %d requests, want 3", len(reqs))
+		}
+		for _, r := range reqs[1:] {
+			if gap := r.at.Sub(reqs[0].at); gap < 900*time.Millisecond {
+				t.Errorf("a request came %s after the 503 with Retry-After: 1, want the webhook paused for 1s", gap)
+			}
+		}
+		if as := f.attempts(t, second.ID); len(as) != 1 {
+			t.Errorf("the held-back delivery: got %d attempts, want 1 (deferring is not an attempt)", len(as))
+		}
+	})
+}

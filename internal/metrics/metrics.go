@@ -18,10 +18,13 @@ type Metrics struct {
 	AttemptDuration  prometheus.Histogram
 	DeliveriesEnded  *prometheus.CounterVec
 	WebhooksDisabled prometheus.Counter
-	QueueInUse       prometheus.Gauge
-	HTTPRequests     *prometheus.CounterVec
-	HTTPDuration     *prometheus.HistogramVec
-	RateLimited      prometheus.Counter
+	// DeliveriesDeferred counts jobs handed back to the store because their
+	// webhook was at its concurrency limit or paused (no attempt counted).
+	DeliveriesDeferred prometheus.Counter
+	QueueInUse         prometheus.Gauge
+	HTTPRequests       *prometheus.CounterVec
+	HTTPDuration       *prometheus.HistogramVec
+	RateLimited        prometheus.Counter
 }
 
 // New creates and registers the collectors, with Go runtime and process metrics.
@@ -44,6 +47,9 @@ func New() *Metrics {
 		WebhooksDisabled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookline_webhooks_disabled_total", Help: "Webhooks turned off by Hookline (410 Gone or the auto-disable rule).",
 		}),
+		DeliveriesDeferred: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookline_deliveries_deferred_total", Help: "Deliveries put back for later because their webhook was at its concurrency limit or paused by Retry-After.",
+		}),
 		QueueInUse: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hookline_delivery_queue_in_use", Help: "Deliveries claimed by this process and queued or in flight.",
 		}),
@@ -59,7 +65,7 @@ func New() *Metrics {
 		}),
 	}
 	m.Registry.MustRegister(m.EventsPublished, m.Attempts, m.AttemptDuration, m.DeliveriesEnded,
-		m.WebhooksDisabled, m.QueueInUse, m.HTTPRequests, m.HTTPDuration, m.RateLimited,
+		m.WebhooksDisabled, m.DeliveriesDeferred, m.QueueInUse, m.HTTPRequests, m.HTTPDuration, m.RateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -1,0 +1,161 @@
+package delivery
+
+import (
+	"sync"
+	"time"
+)
+
+// gates bound, per webhook, how many attempts run at once, so that a slow or
+// dead endpoint holds at most its own share of the workers: no customer's
+// endpoint can starve another's. A webhook's limit adapts (AIMD): it grows by
+// one with each success up to the maximum and halves when the endpoint shows
+// overload — a timeout, a refused or reset connection, 429 or 503. A 429 or 503
+// with Retry-After also pauses the webhook's other attempts until then.
+//
+// A job over its webhook's limit is parked in memory, a few per webhook, and
+// started by the next attempt of the webhook to finish; past that, or while the
+// webhook is paused, it is deferred: handed back to the store to be claimed
+// again later, with no attempt counted.
+type gates struct {
+	max     int // most attempts in flight to one webhook
+	initial int // a webhook's limit before anything is known of it
+
+	mu    sync.Mutex
+	m     map[string]*gate
+	swept time.Time
+}
+
+type gate struct {
+	inFlight int
+	limit    float64
+	parked   []job
+	paused   time.Time     // no attempt starts before
+	latency  time.Duration // moving average of attempt durations
+	used     time.Time
+}
+
+// signal is what an attempt tells its webhook's gate.
+type signal struct {
+	overload bool // timeout, connection failure, 429 or 503
+	// pause is when the webhook's attempts may start again after a 429 or 503
+	// with Retry-After: the failed delivery's own next attempt, so the
+	// schedule's cap on Retry-After holds for the pause too. Zero if none.
+	pause time.Time
+	duration   time.Duration
+	success    bool
+}
+
+// maxParked bounds the jobs one webhook keeps waiting in memory, so that a
+// webhook's backlog cannot fill the queue that every webhook shares.
+const maxParked = 16
+
+// idleGate is how long an unused webhook's state is kept.
+const idleGate = 10 * time.Minute
+
+func newGates(max int) *gates {
+	return &gates{max: max, initial: min(2, max), m: map[string]*gate{}}
+}
+
+// admit decides for a job: run it now (its slot is taken), park it (it is
+// kept and will be returned by done), or defer it until the returned time.
+func (g *gates) admit(j job, now time.Time) (run bool, deferUntil time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	gt := g.get(j.delivery.WebhookID, now)
+	switch {
+	case now.Before(gt.paused):
+		return false, gt.paused
+	case gt.inFlight < int(gt.limit):
+		gt.inFlight++
+		return true, time.Time{}
+	case len(gt.parked) < maxParked && gt.wait() <= maxParkWait:
+		gt.parked = append(gt.parked, j)
+		return false, time.Time{}
+	}
+	return false, now.Add(gt.wait())
+}
+
+// maxParkWait is the longest a job is parked: one that would wait longer (its
+// webhook is slow) is deferred, so that parked jobs do not outlive their lease.
+const maxParkWait = 2 * time.Second
+
+// wait estimates how long a job for a webhook at its limit waits for a slot:
+// the parked jobs' worth of attempts at the webhook's pace, and its own.
+func (gt *gate) wait() time.Duration {
+	lat := max(gt.latency, 10*time.Millisecond)
+	d := time.Duration(float64(lat) * float64(len(gt.parked)+1) / gt.limit)
+	return min(max(d, 100*time.Millisecond), time.Minute)
+}
+
+// done records the end of an attempt and returns the parked job to start now,
+// if any (its slot taken), and the parked jobs to defer, until when. One job at
+// a time is started this way, by the worker that finished: when the limit has
+// grown, new jobs fill the other free slots, and each later end starts one more.
+func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, deferred []job, until time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	gt := g.get(webhookID, now)
+	gt.inFlight--
+	if gt.latency == 0 {
+		gt.latency = s.duration
+	} else {
+		gt.latency += (s.duration - gt.latency) / 8
+	}
+	switch {
+	case s.success:
+		gt.limit = min(gt.limit+1, float64(g.max))
+	case s.overload:
+		gt.limit = max(gt.limit/2, 1)
+		if s.pause.After(gt.paused) {
+			gt.paused = s.pause
+		}
+	}
+	if now.Before(gt.paused) {
+		deferred, gt.parked = gt.parked, nil
+		return nil, deferred, gt.paused
+	}
+	if len(gt.parked) > 0 && gt.inFlight < int(gt.limit) {
+		start = &gt.parked[0]
+		gt.parked = gt.parked[1:]
+		gt.inFlight++
+	}
+	g.sweep(now)
+	return start, nil, time.Time{}
+}
+
+// drain removes and returns every parked job (at shutdown).
+func (g *gates) drain() []job {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []job
+	for _, gt := range g.m {
+		out = append(out, gt.parked...)
+		gt.parked = nil
+	}
+	return out
+}
+
+// get returns a webhook's gate, made if needed; the caller holds mu.
+func (g *gates) get(id string, now time.Time) *gate {
+	gt := g.m[id]
+	if gt == nil {
+		gt = &gate{limit: float64(g.initial)}
+		g.m[id] = gt
+	}
+	gt.used = now
+	return gt
+}
+
+// sweep forgets webhooks idle for a while, at most once a minute; the caller
+// holds mu.
+func (g *gates) sweep(now time.Time) {
+	if now.Sub(g.swept) < time.Minute {
+		return
+	}
+	g.swept = now
+	for id, gt := range g.m {
+		if gt.inFlight == 0 && len(gt.parked) == 0 && now.Sub(gt.used) > idleGate && !now.Before(gt.paused) {
+			delete(g.m, id)
+		}
+	}
+}

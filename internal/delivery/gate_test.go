@@ -1,0 +1,133 @@
+package delivery
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+func jobFor(webhook, id string) job {
+	return job{delivery: hookline.Delivery{ID: id, WebhookID: webhook}}
+}
+
+func TestGateAdmitsUpToTheLimitThenParks(t *testing.T) {
+	t.Parallel()
+	g := newGates(16)
+	now := time.Now()
+	for i := range 2 {
+		if run, _ := g.admit(jobFor("wh_a", "d"+string(rune('0'+i))), now); !run {
+			t.Fatalf("job %d: parked or deferred under the initial limit of 2", i)
+		}
+	}
+	run, until := g.admit(jobFor("wh_a", "d2"), now)
+	if run || !until.IsZero() {
+		t.Fatalf("third job: got run %v, defer until %v; want parked", run, until)
+	}
+	// Another webhook is not affected.
+	if run, _ := g.admit(jobFor("wh_b", "x"), now); !run {
+		t.Fatal("another webhook's job was held back")
+	}
+	// A success frees a slot and starts the parked job; the limit grows.
+	start, deferred, _ := g.done("wh_a", signal{success: true, duration: time.Millisecond}, now)
+	if start == nil || start.delivery.ID != "d2" || deferred != nil {
+		t.Fatalf("done: got start %v, deferred %v; want d2 started", start, deferred)
+	}
+	if gt := g.m["wh_a"]; gt.limit != 3 || gt.inFlight != 2 {
+		t.Errorf("after a success: limit %v, in flight %d; want 3, 2", gt.limit, gt.inFlight)
+	}
+}
+
+func TestGateHalvesOnOverloadAndGrowsBack(t *testing.T) {
+	t.Parallel()
+	g := newGates(16)
+	now := time.Now()
+	gt := g.get("wh", now)
+	gt.limit = 16
+	for _, want := range []float64{8, 4, 2, 1, 1} {
+		gt.inFlight++
+		g.done("wh", signal{overload: true, duration: time.Second}, now)
+		if gt.limit != want {
+			t.Fatalf("limit after overload: got %v, want %v", gt.limit, want)
+		}
+	}
+	for range 30 {
+		gt.inFlight++
+		g.done("wh", signal{success: true, duration: time.Millisecond}, now)
+	}
+	if gt.limit != 16 {
+		t.Errorf("limit after 30 successes: got %v, want the maximum 16", gt.limit)
+	}
+	// A failure that is not overload (say 500) leaves the limit alone.
+	gt.inFlight++
+	g.done("wh", signal{duration: time.Millisecond}, now)
+	if gt.limit != 16 {
+		t.Errorf("limit after a plain failure: got %v, want 16", gt.limit)
+	}
+}
+
+func TestGateDefersWhenASlowWebhookIsFull(t *testing.T) {
+	t.Parallel()
+	g := newGates(16)
+	now := time.Now()
+	gt := g.get("wh", now)
+	gt.limit, gt.inFlight, gt.latency = 1, 1, 30*time.Second // a webhook that times out
+	run, until := g.admit(jobFor("wh", "d"), now)
+	if run || until.IsZero() {
+		t.Fatalf("got run %v, until %v; want deferred (parking would outlive the lease)", run, until)
+	}
+	if d := until.Sub(now); d < 30*time.Second || d > time.Minute {
+		t.Errorf("deferred by %s, want the webhook's pace: 30s to 1m", d)
+	}
+
+	// A fast webhook parks up to maxParked, then defers.
+	gt = g.get("fast", now)
+	gt.limit, gt.inFlight, gt.latency = 1, 1, time.Millisecond
+	for i := range maxParked {
+		if run, until := g.admit(jobFor("fast", "p"), now); run || !until.IsZero() {
+			t.Fatalf("job %d: got run %v, until %v; want parked", i, run, until)
+		}
+	}
+	if _, until := g.admit(jobFor("fast", "over"), now); until.IsZero() {
+		t.Error("job past maxParked: parked, want deferred")
+	}
+}
+
+func TestGatePauseDefersParkedAndNewJobs(t *testing.T) {
+	t.Parallel()
+	g := newGates(16)
+	now := time.Now()
+	g.admit(jobFor("wh", "a"), now)
+	g.admit(jobFor("wh", "b"), now)
+	g.admit(jobFor("wh", "c"), now) // parked
+	pause := now.Add(3 * time.Second)
+	start, deferred, until := g.done("wh", signal{overload: true, pause: pause}, now)
+	if start != nil || len(deferred) != 1 || deferred[0].delivery.ID != "c" || !until.Equal(pause) {
+		t.Fatalf("done with a pause: got start %v, deferred %v until %v; want c deferred until %v", start, deferred, until, pause)
+	}
+	if run, until := g.admit(jobFor("wh", "d"), now.Add(time.Second)); run || !until.Equal(pause) {
+		t.Errorf("during the pause: got run %v, until %v; want deferred until %v", run, until, pause)
+	}
+	g.done("wh", signal{success: true}, pause) // b ends
+	if run, _ := g.admit(jobFor("wh", "e"), pause); !run {
+		t.Error("after the pause: held back, want run")
+	}
+}
+
+func TestGateDrainAndSweep(t *testing.T) {
+	t.Parallel()
+	g := newGates(1)
+	now := time.Now()
+	g.admit(jobFor("wh", "a"), now)
+	g.admit(jobFor("wh", "b"), now) // parked
+	if js := g.drain(); len(js) != 1 || js[0].delivery.ID != "b" {
+		t.Fatalf("drain: got %v, want b", js)
+	}
+	g.done("wh", signal{success: true}, now)
+	later := now.Add(2 * idleGate)
+	g.admit(jobFor("other", "x"), later)
+	g.done("other", signal{}, later) // sweeps
+	if _, ok := g.m["wh"]; ok {
+		t.Error("an idle webhook's state was kept past idleGate")
+	}
+}
