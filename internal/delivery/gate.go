@@ -40,9 +40,9 @@ type signal struct {
 	// pause is when the webhook's attempts may start again after a 429 or 503
 	// with Retry-After: the failed delivery's own next attempt, so the
 	// schedule's cap on Retry-After holds for the pause too. Zero if none.
-	pause time.Time
-	duration   time.Duration
-	success    bool
+	pause    time.Time
+	duration time.Duration
+	success  bool
 }
 
 // maxParked bounds the jobs one webhook keeps waiting in memory, so that a
