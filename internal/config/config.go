@@ -101,7 +101,7 @@ var options = []option{
 	{"timeout", "30s", "time limit of one delivery attempt", false, durationSetter(func(c *Config) *time.Duration { return &c.Timeout }, time.Millisecond)},
 	{"lease", "0s", "how long a claimed delivery stays reserved for the node working on it; 0 means timeout + 30s", false, durationSetter(func(c *Config) *time.Duration { return &c.Lease }, 0)},
 	{"workers", "128", "concurrent delivery attempts", false, intSetter(func(c *Config) *int { return &c.Workers }, 1)},
-	{"webhook-concurrency", "16", "most delivery attempts in flight to one webhook; each webhook's limit adapts below it (docs/delivery.md)", false, intSetter(func(c *Config) *int { return &c.WebhookConcurrency }, 1)},
+	{"webhook-concurrency", "64", "most delivery attempts in flight to one webhook; each webhook's limit adapts below it (docs/delivery.md)", false, intSetter(func(c *Config) *int { return &c.WebhookConcurrency }, 1)},
 	{"max-payload-bytes", "1048576", "largest event data accepted, in bytes (larger is 413)", false, func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {

@@ -200,12 +200,12 @@ func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, 
 	}
 }
 
-// leaseRenewer is a store that can extend a lease (both drivers).
+// leaseRenewer is a store that can extend leases (both drivers).
 type leaseRenewer interface {
-	// DeliveryRenew extends the lease of a delivery to until if token still holds
-	// it — no other claim took it, even if the lease ran out meanwhile — and
-	// reports whether it did.
-	DeliveryRenew(ctx context.Context, l store.DeliveryLease, until time.Time) (bool, error)
+	// DeliveryRenew moves the lease end of each delivery to its Until if its
+	// token still holds it — no other claim took it, even if the lease ran out
+	// meanwhile — and reports for each whether it did.
+	DeliveryRenew(ctx context.Context, rs []store.DeliveryRenewal) ([]bool, error)
 }
 
 // renewLease makes sure an attempt that may take timeout ends within the job's
@@ -219,14 +219,13 @@ func (e *Engine) renewLease(j *job, timeout time.Duration) bool {
 	if j.leaseUntil.Sub(now) >= timeout {
 		return true
 	}
-	r, ok := e.o.Store.(leaseRenewer)
-	if !ok {
+	if e.renewals == nil {
 		return true // the store cannot renew: go ahead
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	until := now.Add(e.o.Lease)
-	renewed, err := r.DeliveryRenew(ctx, store.DeliveryLease{ID: j.delivery.ID, LeaseToken: j.token}, until)
+	renewed, err := e.renew(ctx, *j, until)
 	switch {
 	case err != nil:
 		e.log.Error("renewing a lease failed; the delivery will be attempted when its lease ends", "delivery", j.delivery.ID, "err", err)

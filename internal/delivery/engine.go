@@ -69,6 +69,7 @@ type Engine struct {
 	// inserts and completions group concurrent store writes into one commit.
 	inserts     *groupCommit[store.EventInsertParams, store.EventInsertResult]
 	completions *groupCommit[store.DeliveryCompleteParams, store.DeliveryCompleteResult]
+	renewals    *groupCommit[store.DeliveryRenewal, bool] // nil if the store cannot renew
 
 	gates   *gates
 	jobs    chan job
@@ -140,9 +141,12 @@ func New(o Options) *Engine {
 		wake:  make(chan struct{}, 1),
 		node:  hookline.NewID("node_"),
 	}
-	e.gates = newGates(o.WebhookConcurrency)
+	e.gates = newGates(o.WebhookConcurrency, o.QueueSize/4)
 	e.inserts = newGroupCommit(o.Store.EventInsert, maxGroupItems, 1)
 	e.completions = newGroupCommit(o.Store.DeliveryComplete, maxGroupItems, 1)
+	if r, ok := o.Store.(leaseRenewer); ok {
+		e.renewals = newGroupCommit(r.DeliveryRenew, maxGroupItems, 1)
+	}
 	e.sendCtx, e.sendCancel = context.WithCancel(context.Background())
 	return e
 }
@@ -427,9 +431,9 @@ func (e *Engine) handle(j job) {
 		}
 		s := e.attempt(j)
 		e.give(1)
-		start, deferred, until := e.gates.done(j.delivery.WebhookID, s, e.o.Now())
+		start, deferred := e.gates.done(j.delivery.WebhookID, s, e.o.Now())
 		for _, d := range deferred {
-			e.deferJob(d, until)
+			e.deferJob(d.job, d.until)
 		}
 		if start == nil {
 			return
@@ -443,18 +447,29 @@ func (e *Engine) handle(j job) {
 func (e *Engine) deferJob(j job, until time.Time) {
 	defer e.give(1)
 	e.o.Metrics.DeliveriesDeferred.Inc()
-	r, ok := e.o.Store.(leaseRenewer)
-	if !ok {
+	if e.renewals == nil {
 		e.keepForReleaseNow(j.delivery.ID, j.token)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := r.DeliveryRenew(ctx, store.DeliveryLease{ID: j.delivery.ID, LeaseToken: j.token}, until); err != nil {
+	if _, err := e.renew(ctx, j, until); err != nil {
 		e.log.Error("deferring a delivery failed; it will be attempted when its lease ends", "delivery", j.delivery.ID, "err", err)
 		return
 	}
 	e.scheduleWake(until)
+}
+
+// renew moves a job's lease end to until, in a commit shared with concurrent
+// renewals, and reports whether the job's token still held the delivery.
+func (e *Engine) renew(ctx context.Context, j job, until time.Time) (bool, error) {
+	ok, err := e.renewals.run(ctx, []store.DeliveryRenewal{{
+		DeliveryLease: store.DeliveryLease{ID: j.delivery.ID, LeaseToken: j.token}, Until: until,
+	}})
+	if err != nil {
+		return false, err
+	}
+	return ok[0], nil
 }
 
 // marshalOps encodes an operational event's data.

@@ -12,13 +12,17 @@ import (
 // overload — a timeout, a refused or reset connection, 429 or 503. A 429 or 503
 // with Retry-After also pauses the webhook's other attempts until then.
 //
-// A job over its webhook's limit is parked in memory, a few per webhook, and
-// started by the next attempt of the webhook to finish; past that, or while the
-// webhook is paused, it is deferred: handed back to the store to be claimed
-// again later, with no attempt counted.
+// A job over its webhook's limit is parked in memory and started by the next
+// attempt of the webhook to end, as long as the wait this implies at the
+// webhook's pace is short (maxParkWait) and the webhook does not park more than
+// its share of the queue; otherwise, or while the webhook is paused, it is
+// deferred: handed back to the store to be claimed again later, with no
+// attempt counted. Bursts to a fast webhook are thus absorbed in memory, and
+// only a slow or failing webhook's backlog goes back to the store.
 type gates struct {
-	max     int // most attempts in flight to one webhook
-	initial int // a webhook's limit before anything is known of it
+	max       int // most attempts in flight to one webhook
+	initial   int // a webhook's limit before anything is known of it
+	maxParked int // most jobs one webhook keeps parked
 
 	mu    sync.Mutex
 	m     map[string]*gate
@@ -30,6 +34,7 @@ type gate struct {
 	limit    float64
 	parked   []job
 	paused   time.Time     // no attempt starts before
+	deferEnd time.Time     // when the last deferred job is due, plus a slot
 	latency  time.Duration // moving average of attempt durations
 	used     time.Time
 }
@@ -45,15 +50,14 @@ type signal struct {
 	success  bool
 }
 
-// maxParked bounds the jobs one webhook keeps waiting in memory, so that a
-// webhook's backlog cannot fill the queue that every webhook shares.
-const maxParked = 16
-
 // idleGate is how long an unused webhook's state is kept.
 const idleGate = 10 * time.Minute
 
-func newGates(max int) *gates {
-	return &gates{max: max, initial: min(2, max), m: map[string]*gate{}}
+// newGates returns gates with a per-webhook maximum of limit attempts in
+// flight and of parked jobs parked: a share of the queue every webhook uses,
+// so that one webhook's backlog cannot fill it.
+func newGates(limit, parked int) *gates {
+	return &gates{max: limit, initial: min(2, limit), maxParked: max(parked, 1), m: map[string]*gate{}}
 }
 
 // admit decides for a job: run it now (its slot is taken), park it (it is
@@ -64,15 +68,43 @@ func (g *gates) admit(j job, now time.Time) (run bool, deferUntil time.Time) {
 	gt := g.get(j.delivery.WebhookID, now)
 	switch {
 	case now.Before(gt.paused):
-		return false, gt.paused
+		return false, gt.later(now)
 	case gt.inFlight < int(gt.limit):
 		gt.inFlight++
 		return true, time.Time{}
-	case len(gt.parked) < maxParked && gt.wait() <= maxParkWait:
+	case len(gt.parked) < g.maxParked && gt.wait() <= maxParkWait:
 		gt.parked = append(gt.parked, j)
 		return false, time.Time{}
 	}
-	return false, now.Add(gt.wait())
+	return false, gt.later(now)
+}
+
+// deferral is a job handed back to the store, due again at until.
+type deferral struct {
+	job   job
+	until time.Time
+}
+
+// later returns when a job deferred now is to be due again: after the pause or
+// the wait for a slot, and after the jobs of the webhook deferred before it,
+// spaced at the webhook's pace, so that they come back a slot's worth at a time
+// rather than all at once (to be deferred again). The spacing reaches at most
+// a minute past the pause or wait. The caller holds mu.
+func (gt *gate) later(now time.Time) time.Time {
+	base := now.Add(gt.wait())
+	if gt.paused.After(base) {
+		base = gt.paused
+	}
+	t := base
+	if gt.deferEnd.After(t) {
+		t = gt.deferEnd
+		if limit := base.Add(time.Minute); t.After(limit) {
+			t = limit
+		}
+	}
+	slot := time.Duration(float64(max(gt.latency, time.Millisecond)) / gt.limit)
+	gt.deferEnd = t.Add(slot)
+	return t
 }
 
 // maxParkWait is the longest a job is parked: one that would wait longer (its
@@ -88,10 +120,11 @@ func (gt *gate) wait() time.Duration {
 }
 
 // done records the end of an attempt and returns the parked job to start now,
-// if any (its slot taken), and the parked jobs to defer, until when. One job at
-// a time is started this way, by the worker that finished: when the limit has
-// grown, new jobs fill the other free slots, and each later end starts one more.
-func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, deferred []job, until time.Time) {
+// if any (its slot taken), and the parked jobs to defer when the webhook is now
+// paused. One job at a time is started this way, by the worker that finished:
+// when the limit has grown, new jobs fill the other free slots, and each later
+// end starts one more.
+func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, deferred []deferral) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	gt := g.get(webhookID, now)
@@ -111,8 +144,11 @@ func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, def
 		}
 	}
 	if now.Before(gt.paused) {
-		deferred, gt.parked = gt.parked, nil
-		return nil, deferred, gt.paused
+		for _, j := range gt.parked {
+			deferred = append(deferred, deferral{job: j, until: gt.later(now)})
+		}
+		gt.parked = nil
+		return nil, deferred
 	}
 	if len(gt.parked) > 0 && gt.inFlight < int(gt.limit) {
 		start = &gt.parked[0]
@@ -120,7 +156,7 @@ func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, def
 		gt.inFlight++
 	}
 	g.sweep(now)
-	return start, nil, time.Time{}
+	return start, nil
 }
 
 // drain removes and returns every parked job (at shutdown).

@@ -13,7 +13,7 @@ func jobFor(webhook, id string) job {
 
 func TestGateAdmitsUpToTheLimitThenParks(t *testing.T) {
 	t.Parallel()
-	g := newGates(16)
+	g := newGates(16, 16)
 	now := time.Now()
 	for i := range 2 {
 		if run, _ := g.admit(jobFor("wh_a", "d"+string(rune('0'+i))), now); !run {
@@ -29,7 +29,7 @@ func TestGateAdmitsUpToTheLimitThenParks(t *testing.T) {
 		t.Fatal("another webhook's job was held back")
 	}
 	// A success frees a slot and starts the parked job; the limit grows.
-	start, deferred, _ := g.done("wh_a", signal{success: true, duration: time.Millisecond}, now)
+	start, deferred := g.done("wh_a", signal{success: true, duration: time.Millisecond}, now)
 	if start == nil || start.delivery.ID != "d2" || deferred != nil {
 		t.Fatalf("done: got start %v, deferred %v; want d2 started", start, deferred)
 	}
@@ -40,7 +40,7 @@ func TestGateAdmitsUpToTheLimitThenParks(t *testing.T) {
 
 func TestGateHalvesOnOverloadAndGrowsBack(t *testing.T) {
 	t.Parallel()
-	g := newGates(16)
+	g := newGates(16, 16)
 	now := time.Now()
 	gt := g.get("wh", now)
 	gt.limit = 16
@@ -68,7 +68,7 @@ func TestGateHalvesOnOverloadAndGrowsBack(t *testing.T) {
 
 func TestGateDefersWhenASlowWebhookIsFull(t *testing.T) {
 	t.Parallel()
-	g := newGates(16)
+	g := newGates(16, 16)
 	now := time.Now()
 	gt := g.get("wh", now)
 	gt.limit, gt.inFlight, gt.latency = 1, 1, 30*time.Second // a webhook that times out
@@ -79,11 +79,21 @@ func TestGateDefersWhenASlowWebhookIsFull(t *testing.T) {
 	if d := until.Sub(now); d < 30*time.Second || d > time.Minute {
 		t.Errorf("deferred by %s, want the webhook's pace: 30s to 1m", d)
 	}
+	// The next ones are spaced a slot (30 s) apart, up to a minute past the first.
+	_, second := g.admit(jobFor("wh", "d2"), now)
+	_, third := g.admit(jobFor("wh", "d3"), now)
+	_, fourth := g.admit(jobFor("wh", "d4"), now)
+	if d := second.Sub(until); d != 30*time.Second {
+		t.Errorf("second deferral: %s after the first, want 30s", d)
+	}
+	if !fourth.Equal(third) || third.Sub(until) != time.Minute {
+		t.Errorf("third and fourth: %s and %s after the first, want both capped at 1m", third.Sub(until), fourth.Sub(until))
+	}
 
 	// A fast webhook parks up to maxParked, then defers.
 	gt = g.get("fast", now)
 	gt.limit, gt.inFlight, gt.latency = 1, 1, time.Millisecond
-	for i := range maxParked {
+	for i := range g.maxParked {
 		if run, until := g.admit(jobFor("fast", "p"), now); run || !until.IsZero() {
 			t.Fatalf("job %d: got run %v, until %v; want parked", i, run, until)
 		}
@@ -95,18 +105,20 @@ func TestGateDefersWhenASlowWebhookIsFull(t *testing.T) {
 
 func TestGatePauseDefersParkedAndNewJobs(t *testing.T) {
 	t.Parallel()
-	g := newGates(16)
+	g := newGates(16, 16)
 	now := time.Now()
 	g.admit(jobFor("wh", "a"), now)
 	g.admit(jobFor("wh", "b"), now)
 	g.admit(jobFor("wh", "c"), now) // parked
 	pause := now.Add(3 * time.Second)
-	start, deferred, until := g.done("wh", signal{overload: true, pause: pause}, now)
-	if start != nil || len(deferred) != 1 || deferred[0].delivery.ID != "c" || !until.Equal(pause) {
-		t.Fatalf("done with a pause: got start %v, deferred %v until %v; want c deferred until %v", start, deferred, until, pause)
+	start, deferred := g.done("wh", signal{overload: true, pause: pause}, now)
+	if start != nil || len(deferred) != 1 || deferred[0].job.delivery.ID != "c" || !deferred[0].until.Equal(pause) {
+		t.Fatalf("done with a pause: got start %v, deferred %v; want c deferred until %v", start, deferred, pause)
 	}
-	if run, until := g.admit(jobFor("wh", "d"), now.Add(time.Second)); run || !until.Equal(pause) {
-		t.Errorf("during the pause: got run %v, until %v; want deferred until %v", run, until, pause)
+	// Jobs deferred one after another come back spaced at the webhook's pace.
+	run, until := g.admit(jobFor("wh", "d"), now.Add(time.Second))
+	if run || !until.After(pause) || until.After(pause.Add(time.Minute)) {
+		t.Errorf("during the pause: got run %v, until %v; want deferred to just after %v", run, until, pause)
 	}
 	g.done("wh", signal{success: true}, pause) // b ends
 	if run, _ := g.admit(jobFor("wh", "e"), pause); !run {
@@ -116,7 +128,7 @@ func TestGatePauseDefersParkedAndNewJobs(t *testing.T) {
 
 func TestGateDrainAndSweep(t *testing.T) {
 	t.Parallel()
-	g := newGates(1)
+	g := newGates(1, 16)
 	now := time.Now()
 	g.admit(jobFor("wh", "a"), now)
 	g.admit(jobFor("wh", "b"), now) // parked

@@ -246,6 +246,13 @@ type DeliveryLease struct {
 	LeaseToken string
 }
 
+// DeliveryRenewal moves a leased delivery's lease end (when it is due again if
+// not completed) to Until, for its holder.
+type DeliveryRenewal struct {
+	DeliveryLease
+	Until time.Time
+}
+
 // AutoDisableRule turns a webhook off after Failures failed deliveries in a row
 // and no success for After. Failures == 0 disables the rule.
 type AutoDisableRule struct {

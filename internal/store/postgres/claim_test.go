@@ -318,11 +318,11 @@ func TestDeliveryRenew(t *testing.T) {
 	}
 	renew := func(id, token string, until time.Time) bool {
 		t.Helper()
-		ok, err := a.DeliveryRenew(ctx, store.DeliveryLease{ID: id, LeaseToken: token}, until)
+		ok, err := a.DeliveryRenew(ctx, []store.DeliveryRenewal{{DeliveryLease: store.DeliveryLease{ID: id, LeaseToken: token}, Until: until}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ok
+		return ok[0]
 	}
 	if got := claim(a, now, "a1"); len(got) != 2 {
 		t.Fatalf("first claim: got %v, want both deliveries", got)

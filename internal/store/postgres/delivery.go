@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,17 +55,32 @@ func (s *Store) DeliveryRelease(ctx context.Context, ls []store.DeliveryLease) e
 	return nil
 }
 
-// DeliveryRenew extends the lease of a delivery to until if token still holds it:
-// no other claim has taken it, even if the lease ran out meanwhile (a claim
-// racing with the renewal either finds the row locked and skips it, or sees the
-// renewed lease and finds it not due). It reports whether it did.
-func (s *Store) DeliveryRenew(ctx context.Context, l store.DeliveryLease, until time.Time) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE deliveries SET next_attempt_at = $3
-		WHERE id = $1 AND lease_token = $2 AND status = 'pending'`, l.ID, l.LeaseToken, ts(until))
-	if err != nil {
-		return false, fmt.Errorf("store: renew lease: %w", interpretError(err))
+// DeliveryRenew moves the lease end of each delivery to its Until if its token
+// still holds it: no other claim has taken it, even if the lease ran out
+// meanwhile (a claim racing with the renewal either finds the row locked and
+// skips it, or sees the renewed lease and finds it not due). It reports for
+// each whether it did; one statement renews them all.
+func (s *Store) DeliveryRenew(ctx context.Context, rs []store.DeliveryRenewal) ([]bool, error) {
+	ids, tokens, until := make([]string, len(rs)), make([]string, len(rs)), make([]time.Time, len(rs))
+	for i, r := range rs {
+		ids[i], tokens[i], until[i] = r.ID, r.LeaseToken, ts(r.Until)
 	}
-	return tag.RowsAffected() == 1, nil
+	rows, err := s.pool.Query(ctx, `UPDATE deliveries d SET next_attempt_at = r.until
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS r(id, token, until)
+		WHERE d.id = r.id AND d.lease_token = r.token AND d.status = 'pending'
+		RETURNING d.id`, ids, tokens, until)
+	if err != nil {
+		return nil, fmt.Errorf("store: renew leases: %w", interpretError(err))
+	}
+	renewed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: renew leases: %w", interpretError(err))
+	}
+	out := make([]bool, len(rs))
+	for i, r := range rs {
+		out[i] = slices.Contains(renewed, r.ID)
+	}
+	return out, nil
 }
 
 // DeliveryReleaseAll implements store.Store. Hookline calls it on single-node

@@ -356,24 +356,31 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 	return total, nil
 }
 
-// DeliveryRenew extends the lease of a delivery to until if token still holds it
-// (no later claim took it, even if the lease ran out meanwhile), and reports
-// whether it did. The single writer serialises it with claims. The engine uses it
-// for a job that waited in its queue until its lease was nearly over, so that its
-// own claim loop cannot take the delivery a second time.
-func (s *Store) DeliveryRenew(ctx context.Context, l store.DeliveryLease, until time.Time) (bool, error) {
-	var n int64
+// DeliveryRenew moves the lease end of each delivery to its Until if its token
+// still holds it (no later claim took it, even if the lease ran out meanwhile),
+// and reports for each whether it did. The single writer serialises it with
+// claims. The engine uses it for a job that waited in its queue until its lease
+// was nearly over, so that its own claim loop cannot take the delivery a second
+// time, and to defer a job its webhook cannot take yet.
+func (s *Store) DeliveryRenew(ctx context.Context, rs []store.DeliveryRenewal) ([]bool, error) {
+	out := make([]bool, len(rs))
 	err := s.tx(ctx, func(tx wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
-			WHERE id = ? AND lease_token = ? AND status = 'pending'`, ms(until), l.ID, l.LeaseToken)
-		if err != nil {
-			return err
+		for i, r := range rs {
+			res, err := tx.execHot(ctx, `UPDATE deliveries SET next_attempt_at = ?
+				WHERE id = ? AND lease_token = ? AND status = 'pending'`, ms(r.Until), r.ID, r.LeaseToken)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			out[i] = n == 1
 		}
-		n, err = res.RowsAffected()
-		return err
+		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("store: renew lease: %w", err)
+		return nil, fmt.Errorf("store: renew leases: %w", err)
 	}
-	return n == 1, nil
+	return out, nil
 }

@@ -55,29 +55,44 @@ func exerciseClaims(t *testing.T, open func(t *testing.T) store.Store) {
 		"Renew": func(t *testing.T) {
 			e := newEnv(t, open)
 			r, ok := e.s.(interface {
-				DeliveryRenew(context.Context, store.DeliveryLease, time.Time) (bool, error)
+				DeliveryRenew(context.Context, []store.DeliveryRenewal) ([]bool, error)
 			})
 			if !ok {
 				t.Skip("the driver does not renew leases")
 			}
-			w := e.webhook("acme")
-			d := e.publish(e.now, w)[0]
-			e.claim(e.now, "A", 10) // leased for an hour
-			later := e.now.Add(2 * time.Hour)
-			if ok, err := r.DeliveryRenew(e.ctx, store.DeliveryLease{ID: d.ID, LeaseToken: "B"}, later); ok || err != nil {
-				t.Errorf("renew with another token: got %v, %v; want false", ok, err)
+			renew := func(id, token string, until time.Time) bool {
+				t.Helper()
+				ok, err := r.DeliveryRenew(e.ctx, []store.DeliveryRenewal{{DeliveryLease: store.DeliveryLease{ID: id, LeaseToken: token}, Until: until}})
+				if err != nil || len(ok) != 1 {
+					t.Fatalf("renew: got %v, %v; want one answer", ok, err)
+				}
+				return ok[0]
 			}
-			// The holder may renew, until another claim takes the delivery.
-			if ok, err := r.DeliveryRenew(e.ctx, store.DeliveryLease{ID: d.ID, LeaseToken: "A"}, later); !ok || err != nil {
-				t.Fatalf("renew by the holder: got %v, %v; want true", ok, err)
+			w := e.webhook("acme")
+			ds := e.publish(e.now, w, w)
+			d := ds[0]
+			e.claim(e.now, "A", 10) // both leased for an hour
+			later := e.now.Add(2 * time.Hour)
+			if renew(d.ID, "B", later) {
+				t.Errorf("renew with another token: got true, want false")
+			}
+			// The holder may renew, until another claim takes the delivery; one call
+			// renews several, each answered in order.
+			oks, err := r.DeliveryRenew(e.ctx, []store.DeliveryRenewal{
+				{DeliveryLease: store.DeliveryLease{ID: d.ID, LeaseToken: "A"}, Until: later},
+				{DeliveryLease: store.DeliveryLease{ID: "dlv_missing", LeaseToken: "A"}, Until: later},
+				{DeliveryLease: store.DeliveryLease{ID: ds[1].ID, LeaseToken: "A"}, Until: later},
+			})
+			if err != nil || !reflect.DeepEqual(oks, []bool{true, false, true}) {
+				t.Fatalf("renew by the holder: got %v, %v; want [true false true]", oks, err)
 			}
 			if cs := e.claim(e.now.Add(90*time.Minute), "C", 10); len(cs) != 0 {
 				t.Errorf("claim inside the renewed lease: got %v, want none", claimedIDs(cs))
 			}
-			if cs := e.claim(later, "D", 10); len(cs) != 1 {
-				t.Fatalf("claim after the renewed lease: got %d, want 1", len(cs))
+			if cs := e.claim(later, "D", 10); len(cs) != 2 {
+				t.Fatalf("claim after the renewed lease: got %d, want 2", len(cs))
 			}
-			if ok, _ := r.DeliveryRenew(e.ctx, store.DeliveryLease{ID: d.ID, LeaseToken: "A"}, later.Add(time.Hour)); ok {
+			if renew(d.ID, "A", later.Add(time.Hour)) {
 				t.Error("renew by a holder whose delivery another claim took: got true")
 			}
 		},
