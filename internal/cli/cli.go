@@ -34,6 +34,7 @@ var commands = []command{
 	{"migrate", "create or upgrade the database schema, then exit", runMigrate},
 	{"send", "publish one event through a running server's API", runSend},
 	{"listen", "run a local receiver that prints webhooks and verifies their signatures", runListen},
+	{"bench", "load-test a deployment end to end, on this machine: rates, latency, losses, CPU, memory", runBench},
 	{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 		fmt.Fprintln(stdout, "hookline", Version)
 		return nil

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchReport is the part of `hookline bench --json`'s report the tests check.
+type benchReport struct {
+	Publish struct {
+		Accepted int64 `json:"accepted"`
+		Errors   int64 `json:"errors"`
+	} `json:"publish"`
+	Deliveries struct {
+		Expected   int64 `json:"expected"`
+		Delivered  int64 `json:"delivered"`
+		Missing    int64 `json:"missing"`
+		Duplicates int64 `json:"duplicates"`
+		Unexpected int64 `json:"unexpected"`
+	} `json:"deliveries"`
+	Latency struct {
+		Count int     `json:"count"`
+		P50   float64 `json:"p50_ms"`
+		P90   float64 `json:"p90_ms"`
+		P99   float64 `json:"p99_ms"`
+		Max   float64 `json:"max_ms"`
+	} `json:"latency"`
+	Server struct {
+		CPUSeconds   float64 `json:"cpu_seconds"`
+		PeakRSSBytes int64   `json:"peak_rss_bytes"`
+		Nodes        []struct {
+			PID int `json:"pid"`
+		} `json:"nodes"`
+	} `json:"server"`
+	Target struct {
+		Local bool `json:"local"`
+	} `json:"target"`
+	Warnings []string `json:"warnings"`
+}
+
+// runBench runs `hookline bench args… --json FILE` (without the caller's
+// HOOKLINE_ variables) and returns its exit code, output and report.
+func runBench(t *testing.T, args ...string) (int, string, *benchReport) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "report.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hooklineBinary(t), append(append([]string{"bench"}, args...), "--json", file)...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HOOKLINE_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("hookline bench: %v\n%s", err, out)
+		}
+		code = ee.ExitCode()
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return code, string(out), nil
+	}
+	var rep benchReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("the JSON report does not parse: %v\n%s", err, b)
+	}
+	return code, string(out), &rep
+}
+
+// checkBench checks a complete run: every delivery once, and every measure taken.
+func checkBench(t *testing.T, code int, out string, rep *benchReport, wantDelivered int64) {
+	t.Helper()
+	if code != 0 || rep == nil {
+		t.Fatalf("got exit %d, want 0 and a report; output:\n%s", code, out)
+	}
+	d := rep.Deliveries
+	if d.Delivered != wantDelivered || d.Expected != wantDelivered || d.Missing != 0 || d.Duplicates != 0 || d.Unexpected != 0 {
+		t.Errorf("deliveries: got %+v, want %d expected and delivered, none missing, duplicated or unexpected", d, wantDelivered)
+	}
+	l := rep.Latency
+	if l.Count != int(wantDelivered) || l.P50 <= 0 || l.P90 < l.P50 || l.P99 < l.P90 || l.Max < l.P99 {
+		t.Errorf("latency: got %+v, want %d values with 0 < p50 ≤ p90 ≤ p99 ≤ max", l, wantDelivered)
+	}
+	if s := rep.Server; s.CPUSeconds <= 0 || s.PeakRSSBytes <= 0 || len(s.Nodes) != 1 {
+		t.Errorf("server: got CPU %gs, peak RSS %d bytes, %d processes; want both positive, one process", s.CPUSeconds, s.PeakRSSBytes, len(s.Nodes))
+	}
+	for _, want := range []string{"published", "delivered", "latency", "p99", "missing", "server CPU", "server peak RSS"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestBenchLocal runs the bench with its own throwaway SQLite server.
+func TestBenchLocal(t *testing.T) {
+	t.Parallel()
+	code, out, rep := runBench(t, "--events", "300", "--concurrency", "4")
+	checkBench(t, code, out, rep, 300)
+	if rep != nil && (!rep.Target.Local || rep.Publish.Accepted != 300 || rep.Publish.Errors != 0) {
+		t.Errorf("got local %v, %d accepted, %d publish errors; want a local run with 300 accepted and no errors", rep.Target.Local, rep.Publish.Accepted, rep.Publish.Errors)
+	}
+}
+
+func TestBenchFanout(t *testing.T) {
+	t.Parallel()
+	code, out, rep := runBench(t, "--fanout", "--webhooks", "3", "--events", "100", "--concurrency", "4")
+	checkBench(t, code, out, rep, 300)
+}
+
+// TestBenchBatch publishes through POST /v1/events/batch.
+func TestBenchBatch(t *testing.T) {
+	t.Parallel()
+	code, out, rep := runBench(t, "--events", "300", "--batch", "50", "--concurrency", "2")
+	checkBench(t, code, out, rep, 300)
+}
+
+// TestBenchTarget measures a server the test started, and checks that the bench
+// removes the webhooks it created there.
+func TestBenchTarget(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	s.start()
+	pid := strconv.Itoa(s.proc.cmd.Process.Pid)
+	code, out, rep := runBench(t, "--target", s.url(""), "--api-key", adminKey, "--server-pid", pid, "--webhooks", "2", "--events", "200", "--hold", "1s")
+	checkBench(t, code, out, rep, 200)
+	if rep != nil && rep.Target.Local {
+		t.Error("got a local run, want the target")
+	}
+	var list struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	s.mustDo("GET", "/v1/webhooks", nil, &list, 200)
+	if len(list.Items) != 0 {
+		t.Errorf("got %d webhooks left on the target, want the bench's removed", len(list.Items))
+	}
+}
+
+// TestBenchRefusals: wrong flags and targets stop the bench before any load,
+// with a message naming the fault.
+func TestBenchRefusals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{"remote target", []string{"--target", "http://192.0.2.1:8080"}, 1, "not a loopback address"},
+		{"unknown scenario", []string{"--scenario", "9"}, 2, "--scenario must be 1 to 5"},
+		{"several SQLite nodes", []string{"--nodes", "2"}, 2, "needs --db postgres://"},
+		{"events and duration", []string{"--rate", "10", "--duration", "1s", "--events", "5"}, 2, "not both"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, rep := runBench(t, tt.args...)
+			if code != tt.wantCode || !strings.Contains(out, tt.want) || rep != nil {
+				t.Errorf("got exit %d and no report %v, output:\n%s\nwant exit %d, no report, and %q", code, rep == nil, out, tt.wantCode, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,234 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is what a run measured; WriteTable and WriteJSON print it.
+type Report struct {
+	RunID      string    `json:"run_id"`
+	Date       time.Time `json:"date"`
+	Version    string    `json:"hookline_version"` // of the bench; the target's may differ
+	GoVersion  string    `json:"go_version"`
+	GOMAXPROCS int       `json:"gomaxprocs"`
+	NumCPU     int       `json:"num_cpu"`
+	CPUModel   string    `json:"cpu_model"`
+	Params     Params    `json:"params"`
+	Target     Target    `json:"target"`
+
+	Publish    PublishResult  `json:"publish"`
+	Deliveries DeliveryResult `json:"deliveries"`
+	// Latency is publish → first 2xx-answered receipt, over every delivery
+	// received; Healthy and Slow split it when some webhooks are slow or time out.
+	Latency        Latency        `json:"latency"`
+	HealthyLatency *Latency       `json:"healthy_latency,omitempty"`
+	SlowLatency    *Latency       `json:"slow_latency,omitempty"`
+	Drain          *DrainResult   `json:"drain,omitempty"`
+	Receiver       ReceiverResult `json:"receiver"`
+	Server         ServerResult   `json:"server"`
+	BenchCPU       float64        `json:"bench_cpu_seconds"`
+	Warnings       []string       `json:"warnings"`
+}
+
+// Params are the options of the run, as given or preset.
+type Params struct {
+	Scenario        int      `json:"scenario,omitempty"`
+	Webhooks        int      `json:"webhooks"`
+	Fanout          bool     `json:"fanout"`
+	Events          int      `json:"events"`
+	Rate            float64  `json:"rate"`
+	Concurrency     int      `json:"concurrency"`
+	Batch           int      `json:"batch"`
+	PayloadBytes    int      `json:"payload_bytes"`
+	Hold            string   `json:"hold"`
+	Latency         string   `json:"latency"`
+	FailRatio       float64  `json:"fail_ratio"`
+	TimeoutWebhooks float64  `json:"timeout_webhooks"`
+	SlowWebhooks    float64  `json:"slow_webhooks"`
+	SlowLatency     string   `json:"slow_latency"`
+	Wait            string   `json:"wait"`
+	MaxTime         string   `json:"max_time"`
+	Nodes           int      `json:"nodes"`
+	ServerFlags     []string `json:"server_flags"`
+}
+
+// Target is the server measured.
+type Target struct {
+	URL   string   `json:"url"`
+	Local bool     `json:"local"` // started by the bench
+	DB    string   `json:"db"`    // local deployments: "sqlite (temporary)", "postgres", or the SQLite file
+	Nodes []string `json:"nodes"`
+	PIDs  []int    `json:"pids"`
+}
+
+// PublishResult: events accepted (202) over the publishing time.
+type PublishResult struct {
+	Events    int     `json:"events"`
+	Accepted  int64   `json:"accepted"`
+	Errors    int64   `json:"errors"`  // given up after the retries: not expected at the receiver
+	Retries   int64   `json:"retries"` // requests sent again after a 408, 429, 5xx or transport error
+	Seconds   float64 `json:"seconds"`
+	Rate      float64 `json:"rate_per_second"`
+	LastError string  `json:"last_error,omitempty"`
+}
+
+// DeliveryResult: deliveries received over first publish → last receipt.
+type DeliveryResult struct {
+	Expected   int64 `json:"expected"`  // accepted events × the webhooks each goes to, less timeout webhooks'
+	Delivered  int64 `json:"delivered"` // first 2xx-answered receipts
+	Missing    int64 `json:"missing"`   // expected but not received when the wait ended
+	Duplicates int64 `json:"duplicates"`
+	Unexpected int64 `json:"unexpected"` // receipts at a webhook the event was not sent to
+	// NotExpected is the deliveries to timeout webhooks, which never answer.
+	NotExpected int64   `json:"timeout_webhook_deliveries"`
+	Seconds     float64 `json:"seconds"`
+	Rate        float64 `json:"rate_per_second"`
+}
+
+// DrainResult is the backlog run (--hold): first receipt → last receipt.
+type DrainResult struct {
+	Seconds float64 `json:"seconds"`
+	Rate    float64 `json:"rate_per_second"`
+}
+
+// ReceiverResult counts the requests the receiver got.
+type ReceiverResult struct {
+	Requests int64 `json:"requests"`
+	Failed   int64 `json:"answered_5xx"` // by --fail-ratio; the server retries them
+	Held     int64 `json:"held"`         // to timeout webhooks: never answered
+	Other    int64 `json:"other"`        // without hlbench_seq (test sends)
+}
+
+// ServerResult is the servers' resource use: CPU over the run (publishing and
+// waiting), memory peaks since they started.
+type ServerResult struct {
+	CPUSeconds        float64      `json:"cpu_seconds"`
+	CPUMSPerDelivery  float64      `json:"cpu_ms_per_delivery"`
+	PeakRSSBytes      int64        `json:"peak_rss_bytes"`
+	Nodes             []NodeResult `json:"nodes"`
+	MeasurementErrors []string     `json:"measurement_errors,omitempty"`
+}
+
+// NodeResult is one server process.
+type NodeResult struct {
+	PID           int     `json:"pid"`
+	CPUSeconds    float64 `json:"cpu_seconds"`
+	HWMBytes      int64   `json:"vm_hwm_bytes"`
+	MaxSampledRSS int64   `json:"max_sampled_rss_bytes"`
+}
+
+// WriteJSON writes the report as indented JSON to path, or stdout for "-".
+func (r *Report) WriteJSON(path string, stdout io.Writer) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if path == "-" {
+		_, err = stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// WriteTable writes the report for a person to read.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p := r.Params
+	target := r.Target.URL
+	if r.Target.Local {
+		target = fmt.Sprintf("local, %d node(s), %s", len(r.Target.Nodes), r.Target.DB)
+	}
+	fmt.Fprintf(tw, "hookline bench\trun %s, %s, hookline %s\n", r.RunID, r.Date.Format(time.RFC3339), r.Version)
+	fmt.Fprintf(tw, "machine\t%s, %d CPUs, GOMAXPROCS %d, %s\n", r.CPUModel, r.NumCPU, r.GOMAXPROCS, r.GoVersion)
+	fmt.Fprintf(tw, "target\t%s\n", target)
+	mode := "as fast as possible"
+	if p.Rate > 0 {
+		mode = fmt.Sprintf("%g events/s", p.Rate)
+	}
+	fanout := ""
+	if p.Fanout {
+		fanout = ", fan-out"
+	}
+	fmt.Fprintf(tw, "load\t%d events, %s, %d webhook(s)%s, concurrency %d, batch %d\n", p.Events, mode, p.Webhooks, fanout, p.Concurrency, p.Batch)
+	fmt.Fprintf(tw, "receiver\tlatency %s, fail ratio %g, timeout webhooks %g, slow webhooks %g (%s)\n", p.Latency, p.FailRatio, p.TimeoutWebhooks, p.SlowWebhooks, p.SlowLatency)
+	fmt.Fprintln(tw)
+	pub := r.Publish
+	fmt.Fprintf(tw, "published\t%d of %d events in %.2fs\t%.1f events/s\t(errors %d, retries %d)\n", pub.Accepted, pub.Events, pub.Seconds, pub.Rate, pub.Errors, pub.Retries)
+	d := r.Deliveries
+	fmt.Fprintf(tw, "delivered\t%d of %d in %.2fs\t%.1f deliveries/s\t(first publish → last receipt)\n", d.Delivered, d.Expected, d.Seconds, d.Rate)
+	if r.Drain != nil {
+		fmt.Fprintf(tw, "drain\t%d in %.2fs\t%.1f deliveries/s\t(first receipt → last receipt)\n", d.Delivered, r.Drain.Seconds, r.Drain.Rate)
+	}
+	writeLatency(tw, "latency", r.Latency)
+	if r.HealthyLatency != nil {
+		writeLatency(tw, "  healthy webhooks", *r.HealthyLatency)
+	}
+	if r.SlowLatency != nil {
+		writeLatency(tw, "  slow webhooks", *r.SlowLatency)
+	}
+	fmt.Fprintf(tw, "duplicates\t%d\n", d.Duplicates)
+	fmt.Fprintf(tw, "missing\t%d\n", d.Missing)
+	if d.Unexpected > 0 {
+		fmt.Fprintf(tw, "unexpected\t%d\t(received by a webhook the event was not sent to)\n", d.Unexpected)
+	}
+	rv := r.Receiver
+	fmt.Fprintf(tw, "received\t%d requests\t%d answered 5xx, %d held (timeout webhooks), %d other\n", rv.Requests, rv.Failed, rv.Held, rv.Other)
+	s := r.Server
+	fmt.Fprintf(tw, "server CPU\t%.2fs\t%.3f ms per delivery\t(%d process(es), during publishing and waiting)\n", s.CPUSeconds, s.CPUMSPerDelivery, len(s.Nodes))
+	fmt.Fprintf(tw, "server peak RSS\t%s\t\t(largest VmHWM or sampled VmRSS of one process)\n", mib(s.PeakRSSBytes))
+	fmt.Fprintf(tw, "bench CPU\t%.2fs\n", r.BenchCPU)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, m := range s.MeasurementErrors {
+		fmt.Fprintf(w, "note: %s\n", m)
+	}
+	for _, m := range r.Warnings {
+		fmt.Fprintf(w, "WARNING: %s\n", m)
+	}
+	return nil
+}
+
+func writeLatency(w io.Writer, name string, l Latency) {
+	fmt.Fprintf(w, "%s\tp50 %s  p90 %s  p99 %s  max %s\t(%d deliveries)\n", name, ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), l.Count)
+}
+
+func ms(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.2fs", v/1000)
+	}
+	return fmt.Sprintf("%.1fms", v)
+}
+
+func mib(b int64) string {
+	if b <= 0 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
+
+// cpuModel is the first "model name" of /proc/cpuinfo, or the architecture.
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+		for sc.Scan() {
+			name, value, ok := bytes.Cut(sc.Bytes(), []byte(":"))
+			if ok && strings.TrimSpace(string(name)) == "model name" {
+				return strings.TrimSpace(string(value))
+			}
+		}
+	}
+	return runtime.GOARCH
+}

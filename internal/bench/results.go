@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/hookline/hookline/internal/store/postgres"
+)
+
+func newPublisher(c clock, api *client, bases []string, runID string, o Options) *publisher {
+	tenants := make([]string, o.Webhooks)
+	for k := range tenants {
+		tenants[k] = tenant(runID, o.Fanout, k)
+	}
+	return &publisher{
+		clock: c, client: api, bases: bases, runID: runID, events: o.Events, batch: o.Batch, rate: o.Rate,
+		padding: padding(o.PayloadBytes), sentAt: make([]int64, o.Events), accepted: make([]bool, o.Events),
+		tenant: func(seq int) string { return tenants[seq%len(tenants)] }, // all the same with fan-out
+	}
+}
+
+// fillReport computes the figures of a finished run. The publishers have
+// stopped; the receiver may still record late deliveries, read atomically.
+func fillReport(rep *Report, o Options, pub *publisher, d *deliveries, rc *receiver, cs []class) {
+	pubEnd := pub.end.Load()
+	rep.Publish = PublishResult{
+		Events: o.Events, Accepted: pub.nAccepted.Load(), Errors: pub.nErrors.Load(), Retries: pub.retries.Load(),
+		Seconds: round3(nanos(pubEnd - pub.start).Seconds()), LastError: pub.lastError,
+	}
+	rep.Publish.Rate = rate(rep.Publish.Accepted, nanos(pubEnd-pub.start))
+
+	all := make([]time.Duration, 0, d.received.Load())
+	var byClass [3][]time.Duration
+	dr := &rep.Deliveries
+	for i := range d.receipts {
+		k, seq := d.at(i)
+		got := d.receipts[i].Load()
+		if got == 0 {
+			if pub.accepted[seq] && cs[k] != stuck {
+				dr.Missing++
+			}
+			continue
+		}
+		dr.Delivered++
+		if pub.sentAt[seq] == 0 {
+			continue // never sent by this run: cannot happen, but then no latency
+		}
+		lat := nanos(max(got-pub.sentAt[seq], 0))
+		all = append(all, lat)
+		byClass[cs[k]] = append(byClass[cs[k]], lat)
+	}
+	dr.Duplicates, dr.Unexpected = d.duplicates.Load(), d.unexpected.Load()
+	first, last := d.first.Load(), d.last.Load()
+	if last > 0 {
+		dr.Seconds = round3(nanos(last - pub.start).Seconds())
+		dr.Rate = rate(dr.Delivered, nanos(last-pub.start))
+	}
+	rep.Latency = summarise(all)
+	if o.TimeoutWebhooks > 0 || o.SlowWebhooks > 0 {
+		h := summarise(byClass[healthy])
+		rep.HealthyLatency = &h
+	}
+	if len(byClass[slow]) > 0 {
+		s := summarise(byClass[slow])
+		rep.SlowLatency = &s
+	}
+	if o.Hold > 0 && last > 0 {
+		rep.Drain = &DrainResult{Seconds: round3(nanos(last - first).Seconds()), Rate: rate(dr.Delivered, nanos(last-first))}
+	}
+	rep.Receiver = ReceiverResult{Requests: rc.requests.Load(), Failed: rc.failed.Load(), Held: rc.held.Load(), Other: rc.other.Load()}
+	rep.Warnings = append(rep.Warnings, warnings(o, rep, nanos(pubEnd-pub.start))...)
+}
+
+func warnings(o Options, rep *Report, publishing time.Duration) []string {
+	var w []string
+	dr := rep.Deliveries
+	if dr.Missing > 0 {
+		msg := fmt.Sprintf("%d of %d expected deliveries had not arrived when the wait ended (--wait %s)", dr.Missing, dr.Expected, o.Wait)
+		if o.FailRatio > 0 {
+			msg += "; deliveries answered 5xx are retried on the server's schedule (by default after 5s, then 1m): raise --wait, or give a local deployment --server-flag retry-schedule=0s,1s,1s,1s,1s"
+		}
+		w = append(w, msg)
+	}
+	if n := rep.Publish.Errors; n > 0 {
+		w = append(w, fmt.Sprintf("%d events could not be published after %d attempts each (last error: %s)", n, publishAttempts, rep.Publish.LastError))
+	}
+	if dr.Unexpected > 0 {
+		w = append(w, fmt.Sprintf("%d deliveries reached a webhook the event was not sent to (nullhook sends every event to every webhook: use --fanout or --webhooks 1 with it)", dr.Unexpected))
+	}
+	if o.Hold > 0 && publishing > o.Hold {
+		w = append(w, fmt.Sprintf("publishing took %s, longer than --hold %s: the first deliveries came due while events were still being published, so the drain overlaps publishing (raise --hold)", publishing.Round(time.Millisecond), o.Hold))
+	}
+	return w
+}
+
+// reportProgress writes a line every 5 seconds until the returned func is called.
+func reportProgress(o Options, pub *publisher, d *deliveries, rc *receiver) (stop func()) {
+	if o.Progress == nil {
+		return func() {}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		begin := time.Now()
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			progressLine(o.Progress, time.Since(begin), o.Events, pub, d, rc)
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func progressLine(w io.Writer, elapsed time.Duration, events int, pub *publisher, d *deliveries, rc *receiver) {
+	fmt.Fprintf(w, "bench: %3.0fs  published %d/%d  delivered %d  publish errors %d  receiver 5xx %d\n",
+		elapsed.Seconds(), pub.nAccepted.Load(), events, d.received.Load(), pub.nErrors.Load(), rc.failed.Load())
+}
+
+func nanos(n int64) time.Duration { return time.Duration(n) }
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+func isPostgres(db string) bool {
+	_, ok := postgres.ParseDSN(db)
+	return ok
+}

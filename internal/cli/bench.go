@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookline/hookline/internal/bench"
+)
+
+const benchIntro = `Usage: hookline bench [--scenario N] [flags]
+
+An end-to-end load test, on this machine only. The bench runs a receiver on
+127.0.0.1, creates webhooks pointing at it, publishes events through the
+public HTTP API and measures what arrives: publish rate, delivered rate (first
+publish → last receipt), publish → receipt latency (p50, p90, p99, max),
+duplicates and missing deliveries, the servers' CPU time and peak memory. It
+prints a table, and with --json the same as JSON.
+
+Without --target it starts a throwaway deployment: --nodes processes of this
+executable running "hookline serve" on free loopback ports, on a SQLite file
+in a temporary directory (removed afterwards) or the --db given, with a
+generated admin key and --allow-private-targets. With --target it measures a
+server already running on loopback (a Hookline, or the nullhook reference).
+
+Each event's data is {"hlbench_seq":N}: the receiver finds it in any envelope.
+Every event has an idempotency id, so a publish retried after an error is not
+published twice. With --rate, latency counts from each event's scheduled time
+(a slow server cannot hide its queue); otherwise from its publish request.
+
+Scenarios (--scenario N sets these flags; flags given explicitly win):
+`
+
+const benchOutro = `
+Exit status: 0 when the run completed and every expected delivery arrived;
+1 when a setup step failed (a server not ready, a webhook refused: the
+server's answer is printed) or when deliveries were still missing at the end
+of the wait; 2 for wrong flags. docs/benchmarks.md explains the method.
+`
+
+// runBench is `hookline bench`: the flags, the scenario presets, and the run.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("hookline bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o bench.Options
+	var pids pidList
+	var serverFlags stringList
+	scenario := fs.Int("scenario", 0, "preset `N` (1 to 5, listed above); flags given explicitly override it")
+
+	fs.StringVar(&o.Target, "target", "", "base `URL` of a running server to measure, on loopback (e.g. http://127.0.0.1:8080); empty: start a local deployment")
+	fs.StringVar(&o.APIKey, "api-key", "", "API key with webhooks:write and events:write (admin for --hold) (env HOOKLINE_API_KEY); with a local deployment, its admin key (generated when empty)")
+	fs.Var(&pids, "server-pid", "with --target: `PID` of a server process whose CPU and memory to report; repeat it or give a comma-separated list")
+	fs.IntVar(&o.Nodes, "nodes", 1, "local deployment: number of serve processes; publishes are spread over them round-robin (more than 1 needs --db postgres://…)")
+	fs.StringVar(&o.DB, "db", "", "local deployment: the database, a SQLite file or a postgres:// `URL` (the bench generates HOOKLINE_SECRET_KEY unless set); empty: SQLite in a temporary directory")
+	fs.Var(&serverFlags, "server-flag", "local deployment: `name=value` passed to serve as --name=value, e.g. workers=128; repeatable (the bench sets addr, db, admin-key, allow-private-targets, and shutdown-timeout=5s unless given)")
+
+	fs.IntVar(&o.Webhooks, "webhooks", 1, "webhooks to create, each at its own path of the receiver")
+	fs.BoolVar(&o.Fanout, "fanout", false, "put every webhook in one tenant so that each event goes to all of them (the server's --max-webhooks-per-tenant, default 50, must allow it; a local deployment gets it raised); otherwise webhook k has a tenant of its own and events go round-robin, one delivery each")
+	fs.IntVar(&o.Events, "events", 10000, "events to publish in all (with --rate and --duration: rate × duration)")
+	fs.Float64Var(&o.Rate, "rate", 0, "fixed publishing rate in `events/s` (latency then counts from each event's scheduled time); 0: as fast as the publishers go")
+	duration := fs.Duration("duration", 0, "with --rate: publish for this long (sets --events to rate × duration)")
+	fs.IntVar(&o.Concurrency, "concurrency", 16, "publishing goroutines, each with its own keep-alive connection")
+	fs.IntVar(&o.Batch, "batch", 1, "events per publish request: 0 or 1 POST /v1/events each; above 1 POST /v1/events/batch")
+	fs.IntVar(&o.PayloadBytes, "payload-bytes", 0, "pad each event's data to about this many bytes")
+	fs.DurationVar(&o.Hold, "hold", 0, "backlog test: create a profile (a copy of standard) whose first attempt waits this long, and put the webhooks on it: the deliveries pile up pending, then come due together; the report gives the drain rate (needs a Hookline server with an admin key)")
+
+	fs.DurationVar(&o.Latency, "latency", 0, "receiver: time before answering each request")
+	fs.Float64Var(&o.FailRatio, "fail-ratio", 0, "receiver: fraction of requests answered 500 (the server retries them; a delivery counts once a later attempt gets 2xx)")
+	fs.Float64Var(&o.TimeoutWebhooks, "timeout-webhooks", 0, "receiver: fraction of webhooks whose requests are never answered (held until the server gives up); their deliveries are not expected")
+	fs.Float64Var(&o.SlowWebhooks, "slow-webhooks", 0, "receiver: fraction of webhooks answered after --slow-latency; the report shows healthy webhooks apart")
+	fs.DurationVar(&o.SlowLatency, "slow-latency", 500*time.Millisecond, "receiver: answer time of the slow webhooks")
+
+	fs.DurationVar(&o.Wait, "wait", 60*time.Second, "after publishing (and --hold), how long to wait for the deliveries still expected")
+	fs.DurationVar(&o.MaxTime, "max-time", 10*time.Minute, "the whole run stops after this long, reporting what it has")
+	jsonOut := fs.String("json", "", "also write the report as JSON to this `file` (- for stdout; the table then goes to stderr)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, benchIntro+bench.ScenarioHelp()+"\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, benchOutro)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	explicit, err := bench.ApplyScenario(fs, *scenario)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	switch {
+	case *duration < 0:
+		return fmt.Errorf("%w: --duration must not be negative", errUsage)
+	case *duration > 0 && o.Rate <= 0:
+		return fmt.Errorf("%w: --duration goes with --rate (events per second)", errUsage)
+	case *duration > 0 && explicit["events"] && explicit["duration"]:
+		return fmt.Errorf("%w: with --rate, give --events or --duration, not both", errUsage)
+	case *duration > 0:
+		o.Events = int(math.Round(o.Rate * duration.Seconds()))
+	}
+	if o.APIKey == "" {
+		o.APIKey = os.Getenv("HOOKLINE_API_KEY")
+	}
+	o.ServerPIDs, o.ServerFlags, o.Scenario, o.Version, o.Progress = pids, serverFlags, *scenario, Version, stderr
+	if err := o.Check(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+
+	rep, err := bench.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	table := stdout
+	if *jsonOut == "-" {
+		table = stderr
+	}
+	if err := rep.WriteTable(table); err != nil {
+		return err
+	}
+	if *jsonOut != "" {
+		if err := rep.WriteJSON(*jsonOut, stdout); err != nil {
+			return fmt.Errorf("--json: %w", err)
+		}
+	}
+	if n := rep.Deliveries.Missing; n > 0 {
+		return fmt.Errorf("%d of %d expected deliveries missing at the end of the wait", n, rep.Deliveries.Expected)
+	}
+	return nil
+}
+
+// pidList is a repeatable flag of process ids, also comma-separated.
+type pidList []int
+
+func (p *pidList) String() string { return fmt.Sprint([]int(*p)) }
+
+func (p *pidList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		pid, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || pid <= 0 {
+			return fmt.Errorf("%q is not a process id", s)
+		}
+		*p = append(*p, pid)
+	}
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, " ") }
+
+func (l *stringList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
