@@ -141,7 +141,7 @@ func New(o Options) *Engine {
 		wake:  make(chan struct{}, 1),
 		node:  hookline.NewID("node_"),
 	}
-	e.gates = newGates(o.WebhookConcurrency, o.QueueSize/4)
+	e.gates = newGates(o.WebhookConcurrency, o.QueueSize)
 	e.inserts = newGroupCommit(o.Store.EventInsert, maxGroupItems, 1)
 	e.completions = newGroupCommit(o.Store.DeliveryComplete, maxGroupItems, 1)
 	if r, ok := o.Store.(leaseRenewer); ok {
