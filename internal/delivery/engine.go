@@ -142,10 +142,26 @@ func New(o Options) *Engine {
 		node:  hookline.NewID("node_"),
 	}
 	e.gates = newGates(o.WebhookConcurrency, o.QueueSize)
-	e.inserts = newGroupCommit(o.Store.EventInsert, maxGroupItems, 1)
-	e.completions = newGroupCommit(o.Store.DeliveryComplete, maxGroupItems, 1)
+	insert, complete := o.Store.EventInsert, o.Store.DeliveryComplete
+	var renew func(context.Context, []store.DeliveryRenewal) ([]bool, error)
 	if r, ok := o.Store.(leaseRenewer); ok {
-		e.renewals = newGroupCommit(r.DeliveryRenew, maxGroupItems, 1)
+		renew = r.DeliveryRenew
+	}
+	if w, ok := o.Store.(store.Writer); ok {
+		// One commit for all three kinds: each kind's group hands its batch to
+		// the shared one, which takes whatever batches are waiting.
+		writes := newGroupCommit(w.Write, 3*maxGroupItems, 1)
+		insert = writeVia(writes, func(p *store.EventInsertParams) store.Write { return store.Write{Insert: p} },
+			func(r store.WriteResult) store.EventInsertResult { return r.Insert })
+		complete = writeVia(writes, func(p *store.DeliveryCompleteParams) store.Write { return store.Write{Complete: p} },
+			func(r store.WriteResult) store.DeliveryCompleteResult { return r.Complete })
+		renew = writeVia(writes, func(p *store.DeliveryRenewal) store.Write { return store.Write{Renew: p} },
+			func(r store.WriteResult) bool { return r.Renewed })
+	}
+	e.inserts = newGroupCommit(insert, maxGroupItems, 1)
+	e.completions = newGroupCommit(complete, maxGroupItems, 1)
+	if renew != nil {
+		e.renewals = newGroupCommit(renew, maxGroupItems, 1)
 	}
 	e.sendCtx, e.sendCancel = context.WithCancel(context.Background())
 	return e

@@ -158,3 +158,23 @@ func (g *groupCommit[P, R]) finish(c *groupCall[P, R], rs []R, err error) {
 	default:
 	}
 }
+
+// writeVia makes a store call of one kind out of a group of store.Writer calls:
+// its items are wrapped into Writes and the results unwrapped.
+func writeVia[P, R any](g *groupCommit[store.Write, store.WriteResult], wrap func(*P) store.Write, unwrap func(store.WriteResult) R) func(context.Context, []P) ([]R, error) {
+	return func(ctx context.Context, ps []P) ([]R, error) {
+		ws := make([]store.Write, len(ps))
+		for i := range ps {
+			ws[i] = wrap(&ps[i])
+		}
+		rs, err := g.run(ctx, ws)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]R, len(rs))
+		for i, r := range rs {
+			out[i] = unwrap(r)
+		}
+		return out, nil
+	}
+}

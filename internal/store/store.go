@@ -153,6 +153,31 @@ type Notifier interface {
 	Listen(ctx context.Context, fn func(topic, payload string)) error
 }
 
+// Writer is implemented by stores that gain from doing writes of several kinds
+// in one commit (SQLite, whose one writer pays for each commit): the engine
+// then groups publishes, attempt outcomes and lease renewals together.
+type Writer interface {
+	// Write applies ws in order, in one transaction: all or nothing. Each Write
+	// has exactly one field set; its result is in the same field of the
+	// WriteResult at the same index.
+	Write(ctx context.Context, ws []Write) ([]WriteResult, error)
+}
+
+// Write is one item of Writer.Write: as EventInsert, DeliveryComplete or
+// DeliveryRenew would take it.
+type Write struct {
+	Insert   *EventInsertParams
+	Complete *DeliveryCompleteParams
+	Renew    *DeliveryRenewal
+}
+
+// WriteResult is the outcome of one Write.
+type WriteResult struct {
+	Insert   EventInsertResult
+	Complete DeliveryCompleteResult
+	Renewed  bool
+}
+
 // RateLimiter is implemented by stores that several nodes share, so that an API
 // key's rate limit holds across all of them, not per node.
 type RateLimiter interface {

@@ -366,21 +366,56 @@ func (s *Store) DeliveryRenew(ctx context.Context, rs []store.DeliveryRenewal) (
 	out := make([]bool, len(rs))
 	err := s.tx(ctx, func(tx wtx) error {
 		for i, r := range rs {
-			res, err := tx.execHot(ctx, `UPDATE deliveries SET next_attempt_at = ?
-				WHERE id = ? AND lease_token = ? AND status = 'pending'`, ms(r.Until), r.ID, r.LeaseToken)
+			ok, err := renewDelivery(ctx, tx, r)
 			if err != nil {
 				return err
 			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			out[i] = n == 1
+			out[i] = ok
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: renew leases: %w", err)
+	}
+	return out, nil
+}
+
+func renewDelivery(ctx context.Context, tx wtx, r store.DeliveryRenewal) (bool, error) {
+	res, err := tx.execHot(ctx, `UPDATE deliveries SET next_attempt_at = ?
+		WHERE id = ? AND lease_token = ? AND status = 'pending'`, ms(r.Until), r.ID, r.LeaseToken)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// Write implements store.Writer: publishes, attempt outcomes and renewals in
+// one transaction, so the single writer pays one commit for all of them.
+func (s *Store) Write(ctx context.Context, ws []store.Write) ([]store.WriteResult, error) {
+	out := make([]store.WriteResult, len(ws))
+	err := s.tx(ctx, func(tx wtx) error {
+		succ := successes{}
+		for i, w := range ws {
+			var err error
+			switch {
+			case w.Insert != nil:
+				out[i].Insert, err = insertEvent(ctx, tx, *w.Insert)
+			case w.Complete != nil:
+				out[i].Complete, err = completeDelivery(ctx, tx, *w.Complete, succ)
+			case w.Renew != nil:
+				out[i].Renewed, err = renewDelivery(ctx, tx, *w.Renew)
+			default:
+				err = fmt.Errorf("write %d: nothing to write", i)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return succ.flushAll(ctx, tx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: write: %w", err)
 	}
 	return out, nil
 }

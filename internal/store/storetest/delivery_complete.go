@@ -210,6 +210,49 @@ func exerciseCompletes(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 			checkDeliveryState(t, e.delivery(d.ID), hookline.DeliverySucceeded, 1, 200, "", nil)
 		},
+		"WriteCombines": func(t *testing.T) {
+			e := newEnv(t, open)
+			wr, ok := e.s.(store.Writer)
+			if !ok {
+				t.Skip("the driver has no combined write")
+			}
+			w := e.webhook("acme")
+			ds := e.publish(e.now, w, w)
+			e.claim(e.now, "A", 10)
+			later := e.now.Add(time.Hour)
+			ev := &hookline.Event{ID: hookline.NewID(hookline.PrefixEvent), Tenant: "acme", Type: "order.paid",
+				Data: json.RawMessage(`{"n":1}`), Timestamp: e.now, CreatedAt: e.now}
+			res, err := wr.Write(e.ctx, []store.Write{
+				{Insert: &store.EventInsertParams{Event: ev}},
+				{Complete: &store.DeliveryCompleteParams{DeliveryLease: store.DeliveryLease{ID: ds[0].ID, LeaseToken: "A"}, WebhookID: w.ID,
+					Attempt: attempt(ds[0], 1, 200, e.now), Status: hookline.DeliverySucceeded, Now: e.now}},
+				{Renew: &store.DeliveryRenewal{DeliveryLease: store.DeliveryLease{ID: ds[1].ID, LeaseToken: "A"}, Until: later}},
+				{Renew: &store.DeliveryRenewal{DeliveryLease: store.DeliveryLease{ID: ds[1].ID, LeaseToken: "B"}, Until: later}},
+			})
+			if err != nil || len(res) != 4 {
+				t.Fatalf("Write: got %d results, %v; want 4", len(res), err)
+			}
+			if !res[0].Insert.Created || !res[1].Complete.Applied || !res[2].Renewed || res[3].Renewed {
+				t.Errorf("results: got created %v, applied %v, renewed %v and %v; want true, true, true, false",
+					res[0].Insert.Created, res[1].Complete.Applied, res[2].Renewed, res[3].Renewed)
+			}
+			if _, err := e.s.EventGet(e.ctx, ev.ID); err != nil {
+				t.Errorf("inserted event: %v", err)
+			}
+			checkDeliveryState(t, e.delivery(ds[0].ID), hookline.DeliverySucceeded, 1, 200, "", nil)
+			if cs := e.claim(later.Add(-time.Second), "C", 10); len(cs) != 0 {
+				t.Errorf("claim inside the renewed lease: got %v, want none", claimedIDs(cs))
+			}
+			// All or nothing: a failing item leaves no trace of the others.
+			ev2 := &hookline.Event{ID: hookline.NewID(hookline.PrefixEvent), Tenant: "acme", Type: "order.paid",
+				Data: json.RawMessage(`{}`), Timestamp: e.now, CreatedAt: e.now}
+			if _, err := wr.Write(e.ctx, []store.Write{{Insert: &store.EventInsertParams{Event: ev2}}, {}}); err == nil {
+				t.Fatal("Write with an empty item: got no error")
+			}
+			if _, err := e.s.EventGet(e.ctx, ev2.ID); err == nil {
+				t.Error("an event of a failed Write was stored")
+			}
+		},
 		"Batch": func(t *testing.T) {
 			e := newEnv(t, open)
 			w := e.webhook("acme")
