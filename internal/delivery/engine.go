@@ -430,6 +430,7 @@ func (e *Engine) worker() {
 // goes on with the job the freed slot lets start, if one was parked.
 func (e *Engine) handle(j job) {
 	admitted := false // a job started by done has its gate slot already
+	var started time.Time
 	for {
 		if e.stopping.Load() {
 			e.keepForRelease(j.delivery.ID, j.token)
@@ -437,7 +438,8 @@ func (e *Engine) handle(j job) {
 			return
 		}
 		if !admitted {
-			run, until := e.gates.admit(j, e.o.Now())
+			started = e.o.Now()
+			run, until := e.gates.admit(j, started)
 			if !run {
 				if !until.IsZero() {
 					e.deferJob(j, until)
@@ -446,15 +448,17 @@ func (e *Engine) handle(j job) {
 			}
 		}
 		s := e.attempt(j)
+		s.started = started
 		e.give(1)
-		start, deferred := e.gates.done(j.delivery.WebhookID, s, e.o.Now())
+		now := e.o.Now()
+		start, deferred := e.gates.done(j.delivery.WebhookID, s, now)
 		for _, d := range deferred {
 			e.deferJob(d.job, d.until)
 		}
 		if start == nil {
 			return
 		}
-		j, admitted = *start, true
+		j, admitted, started = *start, true, now
 	}
 }
 

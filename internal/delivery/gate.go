@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -31,6 +32,7 @@ type gates struct {
 
 type gate struct {
 	inFlight int
+	starts   []time.Time // when the attempts in flight started
 	limit    float64
 	parked   []job
 	paused   time.Time     // no attempt starts before
@@ -48,6 +50,8 @@ type signal struct {
 	pause    time.Time
 	duration time.Duration
 	success  bool
+	// started is the time the gate gave when the attempt was let in.
+	started time.Time
 }
 
 // idleGate is how long an unused webhook's state is kept.
@@ -71,8 +75,9 @@ func (g *gates) admit(j job, now time.Time) (run bool, deferUntil time.Time) {
 		return false, gt.later(now)
 	case gt.inFlight < int(gt.limit):
 		gt.inFlight++
+		gt.starts = append(gt.starts, now)
 		return true, time.Time{}
-	case len(gt.parked) < g.maxParked && gt.wait() <= maxParkWait:
+	case len(gt.parked) < g.maxParked && gt.wait(now) <= maxParkWait:
 		gt.parked = append(gt.parked, j)
 		return false, time.Time{}
 	}
@@ -91,7 +96,7 @@ type deferral struct {
 // rather than all at once (to be deferred again). The spacing reaches at most
 // a minute past the pause or wait. The caller holds mu.
 func (gt *gate) later(now time.Time) time.Time {
-	base := now.Add(gt.wait())
+	base := now.Add(gt.wait(now))
 	if gt.paused.After(base) {
 		base = gt.paused
 	}
@@ -112,16 +117,22 @@ func (gt *gate) later(now time.Time) time.Time {
 const maxParkWait = 2 * time.Second
 
 // wait estimates how long a job for a webhook at its limit waits for a slot:
-// the parked jobs' worth of attempts at the webhook's pace, and its own.
-func (gt *gate) wait() time.Duration {
+// the parked jobs' worth of attempts at the webhook's pace, and its own. The
+// pace is the attempts' average duration, or the age of the oldest attempt in
+// flight if that is longer: an endpoint that stopped answering is known to be
+// slow before its first timeout.
+func (gt *gate) wait(now time.Time) time.Duration {
 	lat := max(gt.latency, 10*time.Millisecond)
+	for _, s := range gt.starts {
+		lat = max(lat, now.Sub(s))
+	}
 	d := time.Duration(float64(lat) * float64(len(gt.parked)+1) / gt.limit)
 	return min(max(d, 100*time.Millisecond), time.Minute)
 }
 
 // done records the end of an attempt and returns the parked job to start now,
-// if any (its slot taken), and the parked jobs to defer when the webhook is now
-// paused. One job at a time is started this way, by the worker that finished:
+// if any (its slot taken, started at now), and the parked jobs to defer when
+// the webhook is now paused or too slow for them to wait. One job at a time is started this way, by the worker that finished:
 // when the limit has grown, new jobs fill the other free slots, and each later
 // end starts one more.
 func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, deferred []deferral) {
@@ -129,6 +140,11 @@ func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, def
 	defer g.mu.Unlock()
 	gt := g.get(webhookID, now)
 	gt.inFlight--
+	if i := slices.IndexFunc(gt.starts, s.started.Equal); i >= 0 {
+		gt.starts = slices.Delete(gt.starts, i, i+1)
+	} else if len(gt.starts) > 0 {
+		gt.starts = gt.starts[1:]
+	}
 	if gt.latency == 0 {
 		gt.latency = s.duration
 	} else {
@@ -143,7 +159,8 @@ func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, def
 			gt.paused = s.pause
 		}
 	}
-	if now.Before(gt.paused) {
+	// Paused, or so slow that the parked jobs would wait too long: defer them.
+	if now.Before(gt.paused) || len(gt.parked) > 0 && gt.wait(now) > maxParkWait {
 		for _, j := range gt.parked {
 			deferred = append(deferred, deferral{job: j, until: gt.later(now)})
 		}
@@ -154,6 +171,7 @@ func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, def
 		start = &gt.parked[0]
 		gt.parked = gt.parked[1:]
 		gt.inFlight++
+		gt.starts = append(gt.starts, now)
 	}
 	g.sweep(now)
 	return start, nil

@@ -143,3 +143,26 @@ func TestGateDrainAndSweep(t *testing.T) {
 		t.Error("an idle webhook's state was kept past idleGate")
 	}
 }
+
+func TestGateHangingAttemptsMakeAWebhookSlow(t *testing.T) {
+	t.Parallel()
+	g := newGates(16, 1000)
+	now := time.Now()
+	g.admit(jobFor("wh", "a"), now)
+	g.admit(jobFor("wh", "b"), now)
+	// Nothing has come back yet: a job is parked while the attempts are young...
+	if run, until := g.admit(jobFor("wh", "c"), now.Add(100*time.Millisecond)); run || !until.IsZero() {
+		t.Fatalf("young attempts: got run %v, until %v; want parked", run, until)
+	}
+	// ...and deferred once they have hung for longer than a job may be parked.
+	later := now.Add(3 * time.Second)
+	run, until := g.admit(jobFor("wh", "d"), later)
+	if run || !until.After(later.Add(maxParkWait)) {
+		t.Errorf("hanging attempts: got run %v, until %v; want deferred past %v", run, until, later.Add(maxParkWait))
+	}
+	// When one ends (a timeout), the job parked early is deferred too.
+	start, deferred := g.done("wh", signal{overload: true, duration: 3 * time.Second, started: now}, later)
+	if start != nil || len(deferred) != 1 || deferred[0].job.delivery.ID != "c" {
+		t.Errorf("after a timeout: got start %v, deferred %v; want c deferred", start, deferred)
+	}
+}
