@@ -41,6 +41,26 @@ func (r *recorder) do(ctx context.Context, ps []int) ([]int, error) {
 	return out, nil
 }
 
+// waitStarted waits until the recorder's first call has begun.
+func (r *recorder) waitStarted(t *testing.T) {
+	t.Helper()
+	waitFor(t, 5*time.Second, "the first commit to start", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.calls) == 1
+	})
+}
+
+// waitQueued waits until n calls wait in g's queue.
+func waitQueued[P, R any](t *testing.T, g *groupCommit[P, R], n int) {
+	t.Helper()
+	waitFor(t, 5*time.Second, fmt.Sprintf("%d calls to queue", n), func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.waiting) == n
+	})
+}
+
 func TestGroupCommitGathersWaitingCalls(t *testing.T) {
 	t.Parallel()
 	r := &recorder{hold: make(chan struct{})}
@@ -55,20 +75,12 @@ func TestGroupCommitGathersWaitingCalls(t *testing.T) {
 	}
 	wg.Add(1)
 	go call(0)
-	waitFor(t, 5*time.Second, "the first commit to start", func() bool {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return len(r.calls) == 1
-	})
+	r.waitStarted(t)
 	for i := 1; i < 6; i++ {
 		wg.Add(1)
 		go call(i)
 	}
-	waitFor(t, 5*time.Second, "five calls to queue", func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return len(g.waiting) == 5
-	})
+	waitQueued(t, g, 5)
 	close(r.hold)
 	wg.Wait()
 
@@ -95,21 +107,13 @@ func TestGroupCommitBoundsABatch(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); g.run(context.Background(), []int{0}) }()
-	waitFor(t, 5*time.Second, "the first commit to start", func() bool {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return len(r.calls) == 1
-	})
+	r.waitStarted(t)
 	sizes := []int{3, 3, 7} // 7 is more than max: committed alone, whole
 	for _, n := range sizes {
 		wg.Add(1)
 		go func() { defer wg.Done(); g.run(context.Background(), make([]int, n)) }()
 	}
-	waitFor(t, 5*time.Second, "three calls to queue", func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return len(g.waiting) == 3
-	})
+	waitQueued(t, g, 3)
 	close(r.hold)
 	wg.Wait()
 	for _, c := range r.calls[1:] {
@@ -140,20 +144,12 @@ func TestGroupCommitIsolatesAFailingCall(t *testing.T) {
 	errs := make([]error, 4)
 	wg.Add(1)
 	go func() { defer wg.Done(); _, errs[0] = g.run(context.Background(), []int{1}) }()
-	waitFor(t, 5*time.Second, "the first commit to start", func() bool {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return len(r.calls) == 1
-	})
+	r.waitStarted(t)
 	for i, p := range []int{12, 13, 14} {
 		wg.Add(1)
 		go func() { defer wg.Done(); _, errs[i+1] = g.run(context.Background(), []int{p}) }()
 	}
-	waitFor(t, 5*time.Second, "three calls to queue", func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return len(g.waiting) == 3
-	})
+	waitQueued(t, g, 3)
 	close(r.hold)
 	wg.Wait()
 	if errs[0] != nil || errs[1] != nil || errs[3] != nil {
@@ -178,20 +174,12 @@ func TestGroupCommitUnavailableFailsTheBatchOnce(t *testing.T) {
 	errs := make([]error, 3)
 	wg.Add(1)
 	go func() { defer wg.Done(); _, errs[0] = g.run(context.Background(), []int{1}) }()
-	waitFor(t, 5*time.Second, "the first commit to start", func() bool {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return len(r.calls) == 1
-	})
+	r.waitStarted(t)
 	for i := range 2 {
 		wg.Add(1)
 		go func() { defer wg.Done(); _, errs[i+1] = g.run(context.Background(), []int{i}) }()
 	}
-	waitFor(t, 5*time.Second, "two calls to queue", func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return len(g.waiting) == 2
-	})
+	waitQueued(t, g, 2)
 	close(r.hold)
 	wg.Wait()
 	if !errors.Is(errs[1], store.ErrUnavailable) || !errors.Is(errs[2], store.ErrUnavailable) {
@@ -209,20 +197,12 @@ func TestGroupCommitSkipsEndedContexts(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); g.run(context.Background(), []int{1}) }()
-	waitFor(t, 5*time.Second, "the first commit to start", func() bool {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return len(r.calls) == 1
-	})
+	r.waitStarted(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var err error
 	wg.Add(1)
 	go func() { defer wg.Done(); _, err = g.run(ctx, []int{99}) }()
-	waitFor(t, 5*time.Second, "the call to queue", func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return len(g.waiting) == 1
-	})
+	waitQueued(t, g, 1)
 	cancel()
 	close(r.hold)
 	wg.Wait()
