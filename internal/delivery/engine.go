@@ -160,12 +160,18 @@ func New(o Options) *Engine {
 	}
 	e.inserts = newGroupCommit(insert, maxGroupItems, 1)
 	e.completions = newGroupCommit(complete, maxGroupItems, 1)
+	e.completions.linger = completionLinger
 	if renew != nil {
 		e.renewals = newGroupCommit(renew, maxGroupItems, 1)
 	}
 	e.sendCtx, e.sendCancel = context.WithCancel(context.Background())
 	return e
 }
+
+// completionLinger is how long attempt outcomes wait to share a commit when
+// few are waiting: the receiver has its request already, and at a low rate it
+// halves the commits (and their fsyncs) per delivered event.
+const completionLinger = 2 * time.Millisecond
 
 // maxGroupItems bounds the events, or the attempt outcomes, one commit takes:
 // enough to carry a full batch publish, small enough that a commit stays short.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/hookline/hookline/internal/store"
 )
@@ -25,6 +26,11 @@ type groupCommit[P, R any] struct {
 	// concurrent is how many commits may run at once: 1 for a single-writer
 	// store (SQLite), more for one that commits in parallel (PostgreSQL).
 	concurrent int
+	// linger is how long a leader waits for more calls before committing a
+	// batch of fewer than max/2 items, for writes that are not waited on by a
+	// client (attempt outcomes): at a low rate, fewer and fuller commits. Only
+	// with concurrent == 1.
+	linger time.Duration
 
 	mu      sync.Mutex
 	running int
@@ -68,6 +74,11 @@ func (g *groupCommit[P, R]) run(ctx context.Context, ps []P) ([]R, error) {
 		g.running++
 	}
 	for !c.done {
+		if g.linger > 0 && g.concurrent == 1 && g.queued() < g.max/2 {
+			g.mu.Unlock()
+			time.Sleep(g.linger)
+			g.mu.Lock()
+		}
 		batch := g.take()
 		g.mu.Unlock()
 		g.commit(batch)
@@ -84,6 +95,15 @@ func (g *groupCommit[P, R]) run(ctx context.Context, ps []P) ([]R, error) {
 	}
 	g.mu.Unlock()
 	return c.rs, c.err
+}
+
+// queued counts the items waiting; the caller holds mu.
+func (g *groupCommit[P, R]) queued() int {
+	n := 0
+	for _, c := range g.waiting {
+		n += len(c.ps)
+	}
+	return n
 }
 
 // take removes from the front of the queue the calls of the next batch: at
