@@ -15,7 +15,7 @@ type Scenario struct {
 // Scenarios are the presets of --scenario N (Scenarios[N-1]).
 var Scenarios = []Scenario{
 	{"throughput: one webhook, as fast as possible",
-		[][2]string{{"webhooks", "1"}, {"events", "20000"}, {"rate", "0"}, {"concurrency", "32"}}},
+		[][2]string{{"webhooks", "1"}, {"events", "20000"}, {"rate", "0"}, {"concurrency", "64"}}},
 	{"latency: 1,000 events/s for 30 s to one webhook",
 		[][2]string{{"webhooks", "1"}, {"rate", "1000"}, {"duration", "30s"}, {"concurrency", "64"}}},
 	{"fan-out: every event to 50 webhooks of one tenant",

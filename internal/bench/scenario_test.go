@@ -36,7 +36,7 @@ func TestApplyScenario(t *testing.T) {
 		{"no scenario keeps the defaults", 0, nil,
 			map[string]string{"webhooks": "1", "events": "10000", "concurrency": "16"}},
 		{"scenario 1", 1, nil,
-			map[string]string{"webhooks": "1", "events": "20000", "rate": "0", "concurrency": "32"}},
+			map[string]string{"webhooks": "1", "events": "20000", "rate": "0", "concurrency": "64"}},
 		{"explicit flags win", 1, []string{"--events", "5000", "--concurrency=8"},
 			map[string]string{"events": "5000", "concurrency": "8", "webhooks": "1"}},
 		{"scenario 2", 2, nil,
