@@ -30,7 +30,6 @@ var idState struct {
 // IDs made earlier, even within one millisecond, because the random part is then
 // incremented instead of drawn again.
 func NewID(prefix string) string {
-	var b [16]byte
 	ms := time.Now().UnixMilli()
 
 	idState.Lock()
@@ -46,14 +45,36 @@ func NewID(prefix string) string {
 		idState.lastMS = ms
 		_, _ = rand.Read(idState.entropy[:])
 	}
+	b := timeBytes(ms)
 	copy(b[6:], idState.entropy[:])
 	idState.Unlock()
+	return prefix + encodeBase32(b)
+}
 
+// IDAt returns the lowest ID of prefix that NewID can make at t's millisecond:
+// every ID made earlier sorts before it, every ID made at t or later does not.
+// Rows can thus be selected by the time their ID was made (a retention purge)
+// with the ID's own index.
+func IDAt(prefix string, t time.Time) string {
+	return prefix + encodeBase32(timeBytes(t.UnixMilli()))
+}
+
+// NewIDAt returns a new ID as NewID would have made it at t: for data made
+// with another clock, such as tests of retention.
+func NewIDAt(prefix string, t time.Time) string {
+	b := timeBytes(t.UnixMilli())
+	_, _ = rand.Read(b[6:])
+	return prefix + encodeBase32(b)
+}
+
+// timeBytes returns 16 bytes whose first 6 hold ms, big-endian.
+func timeBytes(ms int64) [16]byte {
+	var b [16]byte
 	for i := 5; i >= 0; i-- {
 		b[i] = byte(ms)
 		ms >>= 8
 	}
-	return prefix + encodeBase32(b)
+	return b
 }
 
 // encodeBase32 writes 128 bits as 26 characters, most significant first; the first

@@ -159,15 +159,15 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 	var total int64
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM attempts WHERE id IN (
-			SELECT id FROM attempts WHERE started_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, ts(p.Before), store.PageLimit(p.Limit))
+			SELECT id FROM attempts WHERE id < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, hookline.IDAt(hookline.PrefixAttempt, p.Before), store.PageLimit(p.Limit))
 		if err != nil {
 			return err
 		}
 		total += tag.RowsAffected()
 		tag, err = tx.Exec(ctx, `DELETE FROM events WHERE id IN (
-			SELECT e.id FROM events e WHERE e.created_at < $1
+			SELECT e.id FROM events e WHERE e.id < $1
 			AND NOT EXISTS (SELECT FROM deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
-			LIMIT $2 FOR UPDATE SKIP LOCKED)`, ts(p.Before), store.PageLimit(p.Limit))
+			LIMIT $2 FOR UPDATE SKIP LOCKED)`, hookline.IDAt(hookline.PrefixEvent, p.Before), store.PageLimit(p.Limit))
 		if err != nil {
 			return err
 		}

@@ -333,16 +333,16 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 	var total int64
 	err := s.tx(ctx, func(tx wtx) error {
 		r, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE id IN (
-			SELECT id FROM attempts WHERE started_at < ? LIMIT ?)`, ms(p.Before), store.PageLimit(p.Limit))
+			SELECT id FROM attempts WHERE id < ? LIMIT ?)`, hookline.IDAt(hookline.PrefixAttempt, p.Before), store.PageLimit(p.Limit))
 		if err != nil {
 			return err
 		}
 		n, _ := r.RowsAffected()
 		total += n
 		r, err = tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (
-			SELECT e.id FROM events e WHERE e.created_at < ?
+			SELECT e.id FROM events e WHERE e.id < ?
 			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
-			LIMIT ?)`, ms(p.Before), store.PageLimit(p.Limit))
+			LIMIT ?)`, hookline.IDAt(hookline.PrefixEvent, p.Before), store.PageLimit(p.Limit))
 		if err != nil {
 			return err
 		}

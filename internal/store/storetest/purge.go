@@ -21,16 +21,19 @@ func exercisePurge(t *testing.T, open func(t *testing.T) store.Store) {
 			var oldEvents, oldAttempts, keptAttempts []string
 			var oldDeliveries, keptDeliveries []hookline.Delivery
 			var ps []store.EventInsertParams
+			// An event's or attempt's age is that of its id, made at the time it
+			// was (hookline.IDAt).
+			aged := func(ev *hookline.Event) *hookline.Event {
+				ev.ID, ev.CreatedAt = hookline.NewIDAt(hookline.PrefixEvent, old), old
+				return ev
+			}
 			for range 5 {
-				ev := e.newEvent("acme", "order.created")
-				ev.CreatedAt = old
+				ev := aged(e.newEvent("acme", "order.created"))
 				ps = append(ps, e.insertParams(ev, e.now, w))
 			}
-			lonely := e.newEvent("acme", "order.created")
-			lonely.CreatedAt = old
+			lonely := aged(e.newEvent("acme", "order.created"))
 			ps = append(ps, store.EventInsertParams{Event: lonely})
-			pendingOld := e.newEvent("acme", "order.created")
-			pendingOld.CreatedAt = old
+			pendingOld := aged(e.newEvent("acme", "order.created"))
 			ps = append(ps, e.insertParams(pendingOld, e.now.Add(time.Hour), w))
 			for range 2 {
 				ps = append(ps, e.insertParams(e.newEvent("acme", "order.created"), e.now, w))
@@ -64,6 +67,7 @@ func exercisePurge(t *testing.T, open func(t *testing.T) store.Store) {
 				}
 				a := attempt(d, 1, 200, at)
 				if i < 5 {
+					a.ID = hookline.NewIDAt(hookline.PrefixAttempt, at)
 					oldAttempts = append(oldAttempts, a.ID)
 				} else {
 					keptAttempts = append(keptAttempts, a.ID)
@@ -74,7 +78,7 @@ func exercisePurge(t *testing.T, open func(t *testing.T) store.Store) {
 				})
 			}
 			test := &hookline.Attempt{
-				ID: hookline.NewID(hookline.PrefixAttempt), WebhookID: w.ID, EventID: hookline.NewID(hookline.PrefixEvent),
+				ID: hookline.NewIDAt(hookline.PrefixAttempt, old), WebhookID: w.ID, EventID: hookline.NewID(hookline.PrefixEvent),
 				EventType: hookline.EventWebhookTest, Tenant: "acme", Number: 1, StartedAt: old,
 			}
 			if err := e.s.AttemptInsert(e.ctx, test); err != nil {
