@@ -60,7 +60,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	engine := delivery.New(delivery.Options{
 		Store:              s,
 		Profiles:           profiles,
-		Sender:             delivery.NewSender(delivery.SenderOptions{AllowPrivate: cfg.AllowPrivateTargets, BodyLimit: cfg.ResponseBodyLimit}),
+		Sender:             delivery.NewSender(delivery.SenderOptions{AllowPrivate: cfg.AllowPrivateTargets, BodyLimit: cfg.ResponseBodyLimit, MaxConnsPerHost: cfg.Workers}),
 		Policy:             delivery.Policy{Schedule: cfg.RetrySchedule, Jitter: 0.1},
 		Timeout:            cfg.Timeout,
 		Lease:              cfg.Lease,

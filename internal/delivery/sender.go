@@ -18,7 +18,9 @@ type SenderOptions struct {
 	AllowPrivate bool
 	// BodyLimit is how many bytes of a response body are kept for the logs.
 	BodyLimit int
-	// MaxConnsPerHost bounds connections to one receiver host.
+	// MaxConnsPerHost bounds the idle connections kept open to one receiver
+	// host for reuse; 64 when zero. Give it the number of workers: many webhooks
+	// may share a host, and a connection closed after use must be opened again.
 	MaxConnsPerHost int
 }
 
