@@ -28,6 +28,7 @@ type Options struct {
 
 	Webhooks     int
 	Fanout       bool    // every event to every webhook (one tenant); else round-robin, one delivery each
+	Ordered      bool    // webhooks deliver in publish order, one at a time
 	Events       int     // total events published
 	Rate         float64 // events per second; 0: as fast as possible
 	Concurrency  int     // publishing goroutines

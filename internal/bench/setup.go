@@ -101,6 +101,9 @@ func createWebhooks(ctx context.Context, c *client, base string, rc *receiver, o
 		if profile != "" {
 			in["profile"] = profile
 		}
+		if o.Ordered {
+			in["ordered"] = true
+		}
 		body, err := json.Marshal(in)
 		if err != nil {
 			return ids, err

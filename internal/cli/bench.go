@@ -61,6 +61,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&serverFlags, "server-flag", "local deployment: `name=value` passed to serve as --name=value, e.g. workers=128; repeatable (the bench sets addr, db, admin-key, allow-private-targets, and shutdown-timeout=5s unless given)")
 
 	fs.IntVar(&o.Webhooks, "webhooks", 1, "webhooks to create, each at its own path of the receiver")
+	fs.BoolVar(&o.Ordered, "ordered", false, "create the webhooks with ordered delivery (one attempt at a time per webhook, in publish order); with --hold, measures how fast an ordered backlog drains")
 	fs.BoolVar(&o.Fanout, "fanout", false, "put every webhook in one tenant so that each event goes to all of them (the server's --max-webhooks-per-tenant, default 50, must allow it; a local deployment gets it raised); otherwise webhook k has a tenant of its own and events go round-robin, one delivery each")
 	fs.IntVar(&o.Events, "events", 10000, "events to publish in all (with --rate and --duration: rate × duration)")
 	fs.Float64Var(&o.Rate, "rate", 0, "fixed publishing rate in `events/s` (latency then counts from each event's scheduled time); 0: as fast as the publishers go")
