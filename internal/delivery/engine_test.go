@@ -922,8 +922,9 @@ func TestShutdownFinishesInFlightAndReleasesTheRest(t *testing.T) {
 		}
 
 		// Released, not merely leased for 30 s: a new engine that frees no lease at
-		// start-up takes them at once.
-		f.start(t, func(o *Options) { o.Store = f.shared() })
+		// start-up takes them at once (both at a time, so that a slow first attempt
+		// on a loaded machine cannot make its webhook's gate defer the second).
+		f.start(t, func(o *Options) { o.Store = f.shared(); o.WebhookConcurrency = 2 })
 		for _, id := range ds[1:] {
 			f.waitDelivery(t, id, hookline.DeliverySucceeded)
 		}

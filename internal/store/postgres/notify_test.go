@@ -132,6 +132,23 @@ func TestListenReconnects(t *testing.T) {
 
 	admin := connect(t, url)
 	for round := range 2 {
+		// A backend terminated in the round before may still be listed while it
+		// exits: wait until only the live listening connection is.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var n int
+			if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND application_name = 'hookline listen'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d listening connections, want 1", round, n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		var killed int
 		err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 			WHERE datname = current_database() AND application_name = 'hookline listen'`).Scan(&killed)
