@@ -58,24 +58,47 @@ func queryDeliveries(ctx context.Context, db querier, q string, args ...any) ([]
 	return out, rows.Err()
 }
 
+// claimSQL leases up to ?4 deliveries due at ?3, oldest due first: due
+// unordered deliveries, and the heads of ordered webhooks. An ordered webhook's
+// head is its oldest pending delivery, claimable when it is ordered, due, and
+// no other ordered delivery of the webhook holds a live lease (a retried older
+// one waits for the newer one in flight). The webhooks with ordered deliveries
+// pending are walked one index seek at a time (a recursive CTE), so a claim
+// costs the same however deep an ordered backlog is (partial indexes of
+// migration 006).
+const claimSQL = `UPDATE deliveries SET next_attempt_at = ?1, lease_token = ?2, updated_at = ?3
+WHERE id IN (
+	SELECT id FROM (
+		SELECT id, next_attempt_at FROM (
+			SELECT d.id, d.next_attempt_at FROM deliveries d
+			WHERE d.status = 'pending' AND d.ordered = 0 AND d.next_attempt_at <= ?3
+			ORDER BY d.next_attempt_at LIMIT ?4)
+		UNION ALL
+		SELECT id, next_attempt_at FROM (
+			WITH RECURSIVE owh(wid) AS (
+				SELECT (SELECT min(webhook_id) FROM deliveries WHERE status = 'pending' AND ordered = 1)
+				UNION ALL
+				SELECT (SELECT min(webhook_id) FROM deliveries
+					WHERE status = 'pending' AND ordered = 1 AND webhook_id > owh.wid)
+				FROM owh WHERE owh.wid IS NOT NULL
+			)
+			SELECT d.id, d.next_attempt_at FROM owh
+			JOIN deliveries d ON d.id = (SELECT h.id FROM deliveries h
+				WHERE h.webhook_id = owh.wid AND h.status = 'pending' ORDER BY h.id LIMIT 1)
+			WHERE owh.wid IS NOT NULL AND d.ordered = 1 AND d.next_attempt_at <= ?3
+			  AND NOT EXISTS (SELECT 1 FROM deliveries l
+				WHERE l.webhook_id = owh.wid AND l.status = 'pending' AND l.ordered = 1
+				  AND l.lease_token IS NOT NULL AND l.next_attempt_at > ?3))
+	)
+	ORDER BY next_attempt_at LIMIT ?4)
+RETURNING ` + deliveryColumns
+
 // DeliveryClaim implements store.Store. The single writer connection serialises
 // claims, so no two claims can take the same row.
 func (s *Store) DeliveryClaim(ctx context.Context, p store.DeliveryClaimParams) ([]store.ClaimedDelivery, error) {
 	var out []store.ClaimedDelivery
 	err := s.tx(ctx, func(tx wtx) error {
-		ds, err := queryDeliveries(ctx, hotQueries{tx}, `UPDATE deliveries
-			SET next_attempt_at = ?, lease_token = ?, updated_at = ?
-			WHERE id IN (
-				SELECT d.id FROM deliveries d
-				WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-				  AND (d.ordered = 0 OR (d.id = (
-					SELECT min(d2.id) FROM deliveries d2 WHERE d2.webhook_id = d.webhook_id AND d2.status = 'pending')
-				    AND NOT EXISTS (SELECT 1 FROM deliveries d3 WHERE d3.webhook_id = d.webhook_id
-					AND d3.status = 'pending' AND d3.lease_token IS NOT NULL AND d3.next_attempt_at > ?)))
-				ORDER BY d.next_attempt_at
-				LIMIT ?)
-			RETURNING `+deliveryColumns,
-			ms(p.LeaseUntil), p.LeaseToken, ms(p.Now), ms(p.Now), ms(p.Now), p.Limit)
+		ds, err := queryDeliveries(ctx, hotQueries{tx}, claimSQL, ms(p.LeaseUntil), p.LeaseToken, ms(p.Now), p.Limit)
 		if err != nil || len(ds) == 0 {
 			return err
 		}
