@@ -17,41 +17,55 @@ import (
 // Ordered deliveries need more: of an ordered webhook only the oldest pending
 // delivery is due (the first stored: the lowest seq, which one sequence numbers
 // for every node, unlike ids, which begin with a node's clock), and never while
-// another of its deliveries is leased. A statement's snapshot may predate
-// another claim's commit, so a claim first locks
-// the webhook rows whose head is due (FOR NO KEY UPDATE SKIP LOCKED: a webhook
+// another of its ordered deliveries is leased. A statement's snapshot may
+// predate another claim's commit, so a claim first locks the webhook rows whose
+// head is due (FOR NO KEY UPDATE SKIP LOCKED: a webhook
 // another claim is busy with is skipped), and only then, in a new statement and
 // so a new snapshot that sees every earlier claim of those webhooks, leases the
 // heads. Claims of one ordered webhook are thus serialised, and two concurrent
 // claims can never both take one of its deliveries.
 
+// orderedHeadsCTE names, as heads(webhook_id, id, next_attempt_at), the oldest
+// pending delivery of each webhook that has ordered deliveries pending, when
+// that head is itself ordered and due at $1. The webhooks are walked one index
+// seek at a time (a recursive CTE over deliveries_ordered_pending, migration
+// 006), so its cost does not grow with the depth of a webhook's backlog.
+const orderedHeadsCTE = `WITH RECURSIVE owh(webhook_id) AS (
+	(SELECT webhook_id FROM deliveries WHERE status = 'pending' AND ordered ORDER BY webhook_id LIMIT 1)
+	UNION ALL
+	SELECT n.webhook_id FROM owh, LATERAL (
+		SELECT webhook_id FROM deliveries
+		WHERE status = 'pending' AND ordered AND webhook_id > owh.webhook_id
+		ORDER BY webhook_id LIMIT 1) n
+), heads AS (
+	SELECT h.webhook_id, h.id, h.next_attempt_at FROM owh, LATERAL (
+		SELECT d.webhook_id, d.id, d.ordered, d.next_attempt_at FROM deliveries d
+		WHERE d.webhook_id = owh.webhook_id AND d.status = 'pending'
+		ORDER BY d.seq LIMIT 1) h
+	WHERE h.ordered AND h.next_attempt_at <= $1
+)`
+
 // lockOrderedSQL locks up to $2 webhooks whose oldest pending delivery is ordered
 // and due at $1, oldest due first.
-const lockOrderedSQL = `SELECT w.id FROM webhooks w
-JOIN (
-	SELECT d.webhook_id, d.next_attempt_at FROM deliveries d
-	WHERE d.status = 'pending' AND d.ordered AND d.next_attempt_at <= $1
-	  AND NOT EXISTS (SELECT FROM deliveries o
-		WHERE o.webhook_id = d.webhook_id AND o.status = 'pending' AND o.seq < d.seq)
-) head ON head.webhook_id = w.id
-ORDER BY head.next_attempt_at
+const lockOrderedSQL = orderedHeadsCTE + `
+SELECT w.id FROM webhooks w JOIN heads ON heads.webhook_id = w.id
+ORDER BY heads.next_attempt_at
 LIMIT $2
 FOR NO KEY UPDATE OF w SKIP LOCKED`
 
-// claimOrderedSQL leases the due heads of the webhooks $1 (locked by this
-// transaction) unless another of their deliveries holds a live lease (one
-// inserted leased, or the head before a retried older delivery).
-var claimOrderedSQL = `WITH due AS (
-	SELECT d.id FROM deliveries d
-	WHERE d.webhook_id = ANY($1) AND d.status = 'pending' AND d.ordered AND d.next_attempt_at <= $2
+// claimOrderedSQL leases, until $2 with token $3, the due heads of the webhooks
+// $4 (locked by this transaction) unless another ordered delivery of theirs
+// holds a live lease (a head before a retried older delivery). A head whose row another transaction
+// holds is skipped, not replaced by the next delivery: the order stands.
+var claimOrderedSQL = orderedHeadsCTE + `, due AS (
+	SELECT d.id FROM deliveries d JOIN heads ON heads.id = d.id
+	WHERE heads.webhook_id = ANY($4) AND d.status = 'pending'
 	  AND NOT EXISTS (SELECT FROM deliveries o
-		WHERE o.webhook_id = d.webhook_id AND o.status = 'pending' AND o.seq < d.seq)
-	  AND NOT EXISTS (SELECT FROM deliveries o
-		WHERE o.webhook_id = d.webhook_id AND o.status = 'pending' AND o.id <> d.id
-		  AND o.lease_token IS NOT NULL AND o.next_attempt_at > $2)
-	FOR UPDATE SKIP LOCKED
+		WHERE o.webhook_id = d.webhook_id AND o.status = 'pending' AND o.ordered AND o.id <> d.id
+		  AND o.lease_token IS NOT NULL AND o.next_attempt_at > $1)
+	FOR UPDATE OF d SKIP LOCKED
 )
-UPDATE deliveries d SET next_attempt_at = $3, lease_token = $4, updated_at = $2
+UPDATE deliveries d SET next_attempt_at = $2, lease_token = $3, updated_at = $1
 FROM due, events e
 WHERE d.id = due.id AND e.id = d.event_id
 RETURNING ` + claimedColumns
@@ -100,7 +114,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, p store.DeliveryClaimParams) 
 			return err
 		}
 		if len(webhooks) > 0 {
-			if out, err = claimRows(ctx, tx, out, p.LeaseToken, claimOrderedSQL, webhooks, now, until, p.LeaseToken); err != nil {
+			if out, err = claimRows(ctx, tx, out, p.LeaseToken, claimOrderedSQL, now, until, p.LeaseToken, webhooks); err != nil {
 				return err
 			}
 		}

@@ -1,4 +1,7 @@
--- SQLite's 006 reorganises its claim indexes. PostgreSQL's claim already has
--- separate partial indexes for ordered and unordered due deliveries (001); the
--- number keeps both drivers' migrations in step.
-SELECT 1;
+-- Claims find each ordered webhook's head by seeking from webhook to webhook
+-- over ordered pending deliveries, and test for a live lease among a webhook's
+-- ordered deliveries only, so that neither scans an ordered backlog
+-- (store/postgres DeliveryClaim). Both indexes hold ordered rows only:
+-- publishing unordered deliveries does not maintain them.
+CREATE INDEX deliveries_ordered_pending ON deliveries (webhook_id, seq) WHERE status = 'pending' AND ordered;
+CREATE INDEX deliveries_ordered_leased ON deliveries (webhook_id) WHERE status = 'pending' AND ordered AND lease_token IS NOT NULL;
