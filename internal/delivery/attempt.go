@@ -200,14 +200,6 @@ func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, 
 	}
 }
 
-// leaseRenewer is a store that can extend leases (both drivers).
-type leaseRenewer interface {
-	// DeliveryRenew moves the lease end of each delivery to its Until if its
-	// token still holds it — no other claim took it, even if the lease ran out
-	// meanwhile — and reports for each whether it did.
-	DeliveryRenew(ctx context.Context, rs []store.DeliveryRenewal) ([]bool, error)
-}
-
 // renewLease makes sure an attempt that may take timeout ends within the job's
 // lease; it reports whether the attempt may go ahead. Once a lease has run out,
 // another node may claim the delivery and send it too, at the same time: a job
@@ -218,9 +210,6 @@ func (e *Engine) renewLease(j *job, timeout time.Duration) bool {
 	now := e.o.Now()
 	if j.leaseUntil.Sub(now) >= timeout {
 		return true
-	}
-	if e.renewals == nil {
-		return true // the store cannot renew: go ahead
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -69,7 +69,7 @@ type Engine struct {
 	// inserts and completions group concurrent store writes into one commit.
 	inserts     *groupCommit[store.EventInsertParams, store.EventInsertResult]
 	completions *groupCommit[store.DeliveryCompleteParams, store.DeliveryCompleteResult]
-	renewals    *groupCommit[store.DeliveryRenewal, bool] // nil if the store cannot renew
+	renewals    *groupCommit[store.DeliveryRenewal, bool]
 
 	gates   *gates
 	jobs    chan job
@@ -142,11 +142,7 @@ func New(o Options) *Engine {
 		node:  hookline.NewID("node_"),
 	}
 	e.gates = newGates(o.WebhookConcurrency, o.QueueSize)
-	insert, complete := o.Store.EventInsert, o.Store.DeliveryComplete
-	var renew func(context.Context, []store.DeliveryRenewal) ([]bool, error)
-	if r, ok := o.Store.(leaseRenewer); ok {
-		renew = r.DeliveryRenew
-	}
+	insert, complete, renew := o.Store.EventInsert, o.Store.DeliveryComplete, o.Store.DeliveryRenew
 	if w, ok := o.Store.(store.Writer); ok {
 		// One commit for all three kinds: each kind's group hands its batch to
 		// the shared one, which takes whatever batches are waiting.
@@ -161,9 +157,7 @@ func New(o Options) *Engine {
 	e.inserts = newGroupCommit(insert, maxGroupItems, 1)
 	e.completions = newGroupCommit(complete, maxGroupItems, 1)
 	e.completions.linger = completionLinger
-	if renew != nil {
-		e.renewals = newGroupCommit(renew, maxGroupItems, 1)
-	}
+	e.renewals = newGroupCommit(renew, maxGroupItems, 1)
 	e.sendCtx, e.sendCancel = context.WithCancel(context.Background())
 	return e
 }
@@ -473,10 +467,6 @@ func (e *Engine) handle(j job) {
 func (e *Engine) deferJob(j job, until time.Time) {
 	defer e.give(1)
 	e.o.Metrics.DeliveriesDeferred.Inc()
-	if e.renewals == nil {
-		e.keepForReleaseNow(j.delivery.ID, j.token)
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := e.renew(ctx, j, until); err != nil {

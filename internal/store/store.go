@@ -79,6 +79,12 @@ type Store interface {
 	// DeliveryRelease gives back leased deliveries not yet attempted, making them
 	// due now. Deliveries whose token does not match are left alone.
 	DeliveryRelease(ctx context.Context, p []DeliveryLease) error
+	// DeliveryRenew moves the lease end of each delivery to its Until if its
+	// token still holds it — no other claim took it, even if the lease ran out
+	// meanwhile — and reports for each whether it did. The engine renews a lease
+	// that ran short while its job waited, and defers a job its webhook cannot
+	// take yet, with no attempt counted.
+	DeliveryRenew(ctx context.Context, rs []DeliveryRenewal) ([]bool, error)
 	// DeliveryReleaseAll makes every leased delivery due now (SingleNode start-up).
 	DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, error)
 	// DeliveryRetry makes a delivery pending and due at p.Now, whatever its status;
