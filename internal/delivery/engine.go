@@ -146,7 +146,7 @@ func New(o Options) *Engine {
 	if w, ok := o.Store.(store.Writer); ok {
 		// One commit for all three kinds: each kind's group hands its batch to
 		// the shared one, which takes whatever batches are waiting.
-		writes := newGroupCommit(w.Write, 3*maxGroupItems, 1)
+		writes := newGroupCommit(w.Write, 3*maxGroupItems)
 		insert = writeVia(writes, func(p *store.EventInsertParams) store.Write { return store.Write{Insert: p} },
 			func(r store.WriteResult) store.EventInsertResult { return r.Insert })
 		complete = writeVia(writes, func(p *store.DeliveryCompleteParams) store.Write { return store.Write{Complete: p} },
@@ -154,10 +154,10 @@ func New(o Options) *Engine {
 		renew = writeVia(writes, func(p *store.DeliveryRenewal) store.Write { return store.Write{Renew: p} },
 			func(r store.WriteResult) bool { return r.Renewed })
 	}
-	e.inserts = newGroupCommit(insert, maxGroupItems, 1)
-	e.completions = newGroupCommit(complete, maxGroupItems, 1)
+	e.inserts = newGroupCommit(insert, maxGroupItems)
+	e.completions = newGroupCommit(complete, maxGroupItems)
 	e.completions.linger = completionLinger
-	e.renewals = newGroupCommit(renew, maxGroupItems, 1)
+	e.renewals = newGroupCommit(renew, maxGroupItems)
 	e.sendCtx, e.sendCancel = context.WithCancel(context.Background())
 	return e
 }

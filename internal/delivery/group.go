@@ -3,7 +3,6 @@ package delivery
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 
@@ -15,25 +14,22 @@ import (
 // and one fsync: group commit. Nothing waits on a timer: while one commit runs,
 // the calls that arrive queue up, and the next commit takes them all.
 //
-// There is no goroutine of its own: the first caller to find no commit running
-// leads, committing batches while its own call is not done; when its call is
-// done it hands the lead to the oldest waiting call and returns.
+// One commit runs at a time. There is no goroutine of its own: the first
+// caller to find no commit running leads, committing batches while its own
+// call is not done; when its call is done it hands the lead to the oldest
+// waiting call and returns.
 type groupCommit[P, R any] struct {
 	do func(context.Context, []P) ([]R, error)
 	// max bounds the items in one commit; a single call larger than max is
 	// committed alone, whole.
 	max int
-	// concurrent is how many commits may run at once: 1 for a single-writer
-	// store (SQLite), more for one that commits in parallel (PostgreSQL).
-	concurrent int
 	// linger is how long a leader waits for more calls before committing a
 	// batch of fewer than max/2 items, for writes that are not waited on by a
-	// client (attempt outcomes): at a low rate, fewer and fuller commits. Only
-	// with concurrent == 1.
+	// client (attempt outcomes): at a low rate, fewer and fuller commits.
 	linger time.Duration
 
 	mu      sync.Mutex
-	running int
+	leading bool // a call is leading: it commits, or has been told to
 	waiting []*groupCall[P, R]
 }
 
@@ -43,14 +39,12 @@ type groupCall[P, R any] struct {
 	rs   []R
 	err  error
 	done bool
-	// leading is set once the call is told to lead.
-	leading bool
 	// wake gets true when the call is done, false when it is to lead.
 	wake chan bool
 }
 
-func newGroupCommit[P, R any](do func(context.Context, []P) ([]R, error), limit, concurrent int) *groupCommit[P, R] {
-	return &groupCommit[P, R]{do: do, max: limit, concurrent: max(concurrent, 1)}
+func newGroupCommit[P, R any](do func(context.Context, []P) ([]R, error), limit int) *groupCommit[P, R] {
+	return &groupCommit[P, R]{do: do, max: limit}
 }
 
 // run commits ps, alone or together with concurrent calls, and returns what the
@@ -64,17 +58,17 @@ func (g *groupCommit[P, R]) run(ctx context.Context, ps []P) ([]R, error) {
 	c := &groupCall[P, R]{ctx: ctx, ps: ps, wake: make(chan bool, 1)}
 	g.mu.Lock()
 	g.waiting = append(g.waiting, c)
-	if g.running >= g.concurrent {
+	if g.leading {
 		g.mu.Unlock()
 		if done := <-c.wake; done {
 			return c.rs, c.err
 		}
-		g.mu.Lock() // we lead now; running already counts us
+		g.mu.Lock() // we lead now
 	} else {
-		g.running++
+		g.leading = true
 	}
 	for !c.done {
-		if g.linger > 0 && g.concurrent == 1 && g.queued() < g.max/2 {
+		if g.linger > 0 && g.queued() < g.max/2 {
 			g.mu.Unlock()
 			time.Sleep(g.linger)
 			g.mu.Lock()
@@ -84,14 +78,12 @@ func (g *groupCommit[P, R]) run(ctx context.Context, ps []P) ([]R, error) {
 		g.commit(batch)
 		g.mu.Lock()
 	}
-	// Hand the lead to the oldest call not already told to lead (it stays
-	// queued, and may yet be committed by another leader before it wakes).
-	i := slices.IndexFunc(g.waiting, func(w *groupCall[P, R]) bool { return !w.leading })
-	if i >= 0 {
-		g.waiting[i].leading = true
-		g.waiting[i].wake <- false // running stays counted, for it
+	// Hand the lead to the oldest waiting call (it stays queued; its batch is
+	// the next), or let the next caller take it.
+	if len(g.waiting) > 0 {
+		g.waiting[0].wake <- false
 	} else {
-		g.running--
+		g.leading = false
 	}
 	g.mu.Unlock()
 	return c.rs, c.err

@@ -64,7 +64,7 @@ func waitQueued[P, R any](t *testing.T, g *groupCommit[P, R], n int) {
 func TestGroupCommitGathersWaitingCalls(t *testing.T) {
 	t.Parallel()
 	r := &recorder{hold: make(chan struct{})}
-	g := newGroupCommit(r.do, 100, 1)
+	g := newGroupCommit(r.do, 100)
 
 	var wg sync.WaitGroup
 	results := make([][]int, 6)
@@ -95,15 +95,15 @@ func TestGroupCommitGathersWaitingCalls(t *testing.T) {
 	if len(r.calls) != 2 || len(r.calls[1]) != 10 {
 		t.Errorf("store calls: got %v, want the first alone, then the five others in one", r.calls)
 	}
-	if g.running != 0 || len(g.waiting) != 0 {
-		t.Errorf("after: running %d, waiting %d; want 0, 0", g.running, len(g.waiting))
+	if g.leading || len(g.waiting) != 0 {
+		t.Errorf("after: leading %v, waiting %d; want false, 0", g.leading, len(g.waiting))
 	}
 }
 
 func TestGroupCommitBoundsABatch(t *testing.T) {
 	t.Parallel()
 	r := &recorder{hold: make(chan struct{})}
-	g := newGroupCommit(r.do, 4, 1)
+	g := newGroupCommit(r.do, 4)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); g.run(context.Background(), []int{0}) }()
@@ -139,7 +139,7 @@ func TestGroupCommitIsolatesAFailingCall(t *testing.T) {
 		}
 		return nil
 	}}
-	g := newGroupCommit(r.do, 100, 1)
+	g := newGroupCommit(r.do, 100)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	wg.Add(1)
@@ -169,7 +169,7 @@ func TestGroupCommitUnavailableFailsTheBatchOnce(t *testing.T) {
 		}
 		return nil
 	}
-	g := newGroupCommit(r.do, 100, 1)
+	g := newGroupCommit(r.do, 100)
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	wg.Add(1)
@@ -193,7 +193,7 @@ func TestGroupCommitUnavailableFailsTheBatchOnce(t *testing.T) {
 func TestGroupCommitSkipsEndedContexts(t *testing.T) {
 	t.Parallel()
 	r := &recorder{hold: make(chan struct{})}
-	g := newGroupCommit(r.do, 100, 1)
+	g := newGroupCommit(r.do, 100)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); g.run(context.Background(), []int{1}) }()
@@ -218,23 +218,21 @@ func TestGroupCommitSkipsEndedContexts(t *testing.T) {
 
 func TestGroupCommitConcurrentCallsAllReturn(t *testing.T) {
 	t.Parallel()
-	for _, concurrent := range []int{1, 3} {
-		r := &recorder{}
-		g := newGroupCommit(r.do, 50, concurrent)
-		var wg sync.WaitGroup
-		for i := range 500 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rs, err := g.run(context.Background(), []int{i})
-				if err != nil || len(rs) != 1 || rs[0] != 2*i {
-					t.Errorf("call %d: got %v, %v", i, rs, err)
-				}
-			}()
-		}
-		wg.Wait()
-		if g.running != 0 || len(g.waiting) != 0 {
-			t.Errorf("concurrent %d: after: running %d, waiting %d; want 0, 0", concurrent, g.running, len(g.waiting))
-		}
+	r := &recorder{}
+	g := newGroupCommit(r.do, 50)
+	var wg sync.WaitGroup
+	for i := range 500 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rs, err := g.run(context.Background(), []int{i})
+			if err != nil || len(rs) != 1 || rs[0] != 2*i {
+				t.Errorf("call %d: got %v, %v", i, rs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if g.leading || len(g.waiting) != 0 {
+		t.Errorf("after: leading %v, waiting %d; want false, 0", g.leading, len(g.waiting))
 	}
 }
