@@ -15,8 +15,8 @@ import (
 //
 // A job over its webhook's limit is parked in memory and started by the next
 // attempt of the webhook to end, as long as the wait this implies at the
-// webhook's pace is short (maxParkWait) and the webhook does not park more than
-// its share of the queue; otherwise, or while the webhook is paused, it is
+// webhook's pace is short (maxParkWait) and the webhook has fewer than
+// maxParked jobs parked; otherwise, or while the webhook is paused, it is
 // deferred: handed back to the store to be claimed again later, with no
 // attempt counted. Bursts to a fast webhook are thus absorbed in memory, and
 // only a slow or failing webhook's backlog goes back to the store.
@@ -31,8 +31,7 @@ type gates struct {
 }
 
 type gate struct {
-	inFlight int
-	starts   []time.Time // when the attempts in flight started
+	starts   []time.Time // when the attempts in flight started, one each
 	limit    float64
 	parked   []job
 	paused   time.Time     // no attempt starts before
@@ -58,8 +57,9 @@ type signal struct {
 const idleGate = 10 * time.Minute
 
 // newGates returns gates with a per-webhook maximum of limit attempts in
-// flight and of parked jobs parked: a share of the queue every webhook uses,
-// so that one webhook's backlog cannot fill it.
+// flight and of parked jobs parked (the engine gives its queue size: the wait
+// at the webhook's pace, not this bound, is what sends a backlog back to the
+// store).
 func newGates(limit, parked int) *gates {
 	return &gates{max: limit, initial: min(2, limit), maxParked: max(parked, 1), m: map[string]*gate{}}
 }
@@ -73,8 +73,7 @@ func (g *gates) admit(j job, now time.Time) (run bool, deferUntil time.Time) {
 	switch {
 	case now.Before(gt.paused):
 		return false, gt.later(now)
-	case gt.inFlight < int(gt.limit):
-		gt.inFlight++
+	case len(gt.starts) < int(gt.limit):
 		gt.starts = append(gt.starts, now)
 		return true, time.Time{}
 	case len(gt.parked) < g.maxParked && gt.wait(now) <= maxParkWait:
@@ -132,14 +131,13 @@ func (gt *gate) wait(now time.Time) time.Duration {
 
 // done records the end of an attempt and returns the parked job to start now,
 // if any (its slot taken, started at now), and the parked jobs to defer when
-// the webhook is now paused or too slow for them to wait. One job at a time is started this way, by the worker that finished:
-// when the limit has grown, new jobs fill the other free slots, and each later
-// end starts one more.
+// the webhook is now paused or too slow for them to wait. One job at a time is
+// started this way, by the worker that finished: when the limit has grown, new
+// jobs fill the other free slots, and each later end starts one more.
 func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, deferred []deferral) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	gt := g.get(webhookID, now)
-	gt.inFlight--
 	if i := slices.IndexFunc(gt.starts, s.started.Equal); i >= 0 {
 		gt.starts = slices.Delete(gt.starts, i, i+1)
 	} else if len(gt.starts) > 0 {
@@ -167,10 +165,9 @@ func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, def
 		gt.parked = nil
 		return nil, deferred
 	}
-	if len(gt.parked) > 0 && gt.inFlight < int(gt.limit) {
+	if len(gt.parked) > 0 && len(gt.starts) < int(gt.limit) {
 		start = &gt.parked[0]
 		gt.parked = gt.parked[1:]
-		gt.inFlight++
 		gt.starts = append(gt.starts, now)
 	}
 	g.sweep(now)
@@ -208,7 +205,7 @@ func (g *gates) sweep(now time.Time) {
 	}
 	g.swept = now
 	for id, gt := range g.m {
-		if gt.inFlight == 0 && len(gt.parked) == 0 && now.Sub(gt.used) > idleGate && !now.Before(gt.paused) {
+		if len(gt.starts) == 0 && len(gt.parked) == 0 && now.Sub(gt.used) > idleGate && !now.Before(gt.paused) {
 			delete(g.m, id)
 		}
 	}

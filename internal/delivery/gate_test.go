@@ -33,8 +33,8 @@ func TestGateAdmitsUpToTheLimitThenParks(t *testing.T) {
 	if start == nil || start.delivery.ID != "d2" || deferred != nil {
 		t.Fatalf("done: got start %v, deferred %v; want d2 started", start, deferred)
 	}
-	if gt := g.m["wh_a"]; gt.limit != 3 || gt.inFlight != 2 {
-		t.Errorf("after a success: limit %v, in flight %d; want 3, 2", gt.limit, gt.inFlight)
+	if gt := g.m["wh_a"]; gt.limit != 3 || len(gt.starts) != 2 {
+		t.Errorf("after a success: limit %v, in flight %d; want 3, 2", gt.limit, len(gt.starts))
 	}
 }
 
@@ -45,21 +45,21 @@ func TestGateHalvesOnOverloadAndGrowsBack(t *testing.T) {
 	gt := g.get("wh", now)
 	gt.limit = 16
 	for _, want := range []float64{8, 4, 2, 1, 1} {
-		gt.inFlight++
+		gt.starts = append(gt.starts, now)
 		g.done("wh", signal{overload: true, duration: time.Second}, now)
 		if gt.limit != want {
 			t.Fatalf("limit after overload: got %v, want %v", gt.limit, want)
 		}
 	}
 	for range 30 {
-		gt.inFlight++
+		gt.starts = append(gt.starts, now)
 		g.done("wh", signal{success: true, duration: time.Millisecond}, now)
 	}
 	if gt.limit != 16 {
 		t.Errorf("limit after 30 successes: got %v, want the maximum 16", gt.limit)
 	}
 	// A failure that is not overload (say 500) leaves the limit alone.
-	gt.inFlight++
+	gt.starts = append(gt.starts, now)
 	g.done("wh", signal{duration: time.Millisecond}, now)
 	if gt.limit != 16 {
 		t.Errorf("limit after a plain failure: got %v, want 16", gt.limit)
@@ -71,7 +71,7 @@ func TestGateDefersWhenASlowWebhookIsFull(t *testing.T) {
 	g := newGates(16, 16)
 	now := time.Now()
 	gt := g.get("wh", now)
-	gt.limit, gt.inFlight, gt.latency = 1, 1, 30*time.Second // a webhook that times out
+	gt.limit, gt.starts, gt.latency = 1, []time.Time{now}, 30*time.Second // a webhook that times out
 	run, until := g.admit(jobFor("wh", "d"), now)
 	if run || until.IsZero() {
 		t.Fatalf("got run %v, until %v; want deferred (parking would outlive the lease)", run, until)
@@ -92,7 +92,7 @@ func TestGateDefersWhenASlowWebhookIsFull(t *testing.T) {
 
 	// A fast webhook parks up to maxParked, then defers.
 	gt = g.get("fast", now)
-	gt.limit, gt.inFlight, gt.latency = 1, 1, time.Millisecond
+	gt.limit, gt.starts, gt.latency = 1, []time.Time{now}, time.Millisecond
 	for i := range g.maxParked {
 		if run, until := g.admit(jobFor("fast", "p"), now); run || !until.IsZero() {
 			t.Fatalf("job %d: got run %v, until %v; want parked", i, run, until)
