@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -139,11 +140,20 @@ func (s *Store) DeliveryClaim(ctx context.Context, p store.DeliveryClaimParams) 
 
 // DeliveryComplete implements store.Store.
 func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryCompleteParams) ([]store.DeliveryCompleteResult, error) {
-	out := make([]store.DeliveryCompleteResult, len(ps))
+	return writeEach(ctx, s, "complete deliveries", ps, func(tx wtx, succ successes, p store.DeliveryCompleteParams) (store.DeliveryCompleteResult, error) {
+		return completeDelivery(ctx, tx, p, succ)
+	})
+}
+
+// writeEach writes each of ps with one, in order, in one transaction, and
+// then the webhooks' successes the outcomes among them gathered; what names
+// the operation in errors.
+func writeEach[P, R any](ctx context.Context, s *Store, what string, ps []P, one func(wtx, successes, P) (R, error)) ([]R, error) {
+	out := make([]R, len(ps))
 	err := s.tx(ctx, func(tx wtx) error {
 		succ := successes{}
 		for i, p := range ps {
-			r, err := completeDelivery(ctx, tx, p, succ)
+			r, err := one(tx, succ, p)
 			if err != nil {
 				return err
 			}
@@ -152,7 +162,7 @@ func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryComplet
 		return succ.flushAll(ctx, tx)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: complete deliveries: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	return out, nil
 }
@@ -386,21 +396,9 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 // was nearly over, so that its own claim loop cannot take the delivery a second
 // time, and to defer a job its webhook cannot take yet.
 func (s *Store) DeliveryRenew(ctx context.Context, rs []store.DeliveryRenewal) ([]bool, error) {
-	out := make([]bool, len(rs))
-	err := s.tx(ctx, func(tx wtx) error {
-		for i, r := range rs {
-			ok, err := renewDelivery(ctx, tx, r)
-			if err != nil {
-				return err
-			}
-			out[i] = ok
-		}
-		return nil
+	return writeEach(ctx, s, "renew leases", rs, func(tx wtx, _ successes, r store.DeliveryRenewal) (bool, error) {
+		return renewDelivery(ctx, tx, r)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: renew leases: %w", err)
-	}
-	return out, nil
 }
 
 func renewDelivery(ctx context.Context, tx wtx, r store.DeliveryRenewal) (bool, error) {
@@ -416,29 +414,17 @@ func renewDelivery(ctx context.Context, tx wtx, r store.DeliveryRenewal) (bool, 
 // Write implements store.Writer: publishes, attempt outcomes and renewals in
 // one transaction, so the single writer pays one commit for all of them.
 func (s *Store) Write(ctx context.Context, ws []store.Write) ([]store.WriteResult, error) {
-	out := make([]store.WriteResult, len(ws))
-	err := s.tx(ctx, func(tx wtx) error {
-		succ := successes{}
-		for i, w := range ws {
-			var err error
-			switch {
-			case w.Insert != nil:
-				out[i].Insert, err = insertEvent(ctx, tx, *w.Insert)
-			case w.Complete != nil:
-				out[i].Complete, err = completeDelivery(ctx, tx, *w.Complete, succ)
-			case w.Renew != nil:
-				out[i].Renewed, err = renewDelivery(ctx, tx, *w.Renew)
-			default:
-				err = fmt.Errorf("write %d: nothing to write", i)
-			}
-			if err != nil {
-				return err
-			}
+	return writeEach(ctx, s, "write", ws, func(tx wtx, succ successes, w store.Write) (r store.WriteResult, err error) {
+		switch {
+		case w.Insert != nil:
+			r.Insert, err = insertEvent(ctx, tx, *w.Insert)
+		case w.Complete != nil:
+			r.Complete, err = completeDelivery(ctx, tx, *w.Complete, succ)
+		case w.Renew != nil:
+			r.Renewed, err = renewDelivery(ctx, tx, *w.Renew)
+		default:
+			err = errors.New("a write with nothing to write")
 		}
-		return succ.flushAll(ctx, tx)
+		return r, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: write: %w", err)
-	}
-	return out, nil
 }

@@ -30,21 +30,9 @@ func scanEvent(row scanner) (*hookline.Event, error) {
 
 // EventInsert implements store.Store.
 func (s *Store) EventInsert(ctx context.Context, ps []store.EventInsertParams) ([]store.EventInsertResult, error) {
-	out := make([]store.EventInsertResult, len(ps))
-	err := s.tx(ctx, func(tx wtx) error {
-		for i, p := range ps {
-			r, err := insertEvent(ctx, tx, p)
-			if err != nil {
-				return err
-			}
-			out[i] = r
-		}
-		return nil
+	return writeEach(ctx, s, "insert events", ps, func(tx wtx, _ successes, p store.EventInsertParams) (store.EventInsertResult, error) {
+		return insertEvent(ctx, tx, p)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: insert events: %w", err)
-	}
-	return out, nil
 }
 
 func insertEvent(ctx context.Context, tx wtx, p store.EventInsertParams) (store.EventInsertResult, error) {
