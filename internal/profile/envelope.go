@@ -114,21 +114,6 @@ func parseNode(dec *json.Decoder) (node, error) {
 	return node{}, fmt.Errorf("unexpected JSON token %v", tok)
 }
 
-// uses reports whether the envelope refers to the canonical placeholder name.
-func (e *envelope) uses(name string) bool { return e.root.uses(name) }
-
-func (n *node) uses(name string) bool {
-	if n.kind == stringNode {
-		return n.text.uses(name)
-	}
-	for i := range n.members {
-		if n.members[i].uses(name) {
-			return true
-		}
-	}
-	return false
-}
-
 // render appends the body, compact.
 func (e *envelope) render(b []byte, v *values) ([]byte, error) {
 	return e.root.render(b, v)

@@ -119,16 +119,6 @@ func (t textTemplate) single() *placeholder {
 	return nil
 }
 
-// uses reports whether the template refers to the canonical name.
-func (t textTemplate) uses(name string) bool {
-	for _, s := range t {
-		if s.ph != nil && s.ph.name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // values are what placeholders are filled with for one attempt.
 type values struct {
 	m      *Message

@@ -185,14 +185,6 @@ func interpretError(err error) error {
 // ts is t as written: UTC, to the millisecond, like every time the store returns.
 func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
-// nullTS is t as written, or NULL.
-func nullTS(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return ts(*t)
-}
-
 // utc returns a read time in UTC (pgx reads timestamptz in the local zone).
 func utc(t *time.Time) *time.Time {
 	if t == nil {
