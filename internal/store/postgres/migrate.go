@@ -4,12 +4,10 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hookline/hookline/internal/store"
 )
 
 //go:embed migrations/*.sql
@@ -24,11 +22,10 @@ const migrationLock int64 = 0x686f6f6b6c696e65
 // while another migrates waits, then finds the work done. PostgreSQL's DDL is
 // transactional, so a failed migration leaves nothing behind.
 func (s *Store) Migrate(ctx context.Context) error {
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	ms, err := store.ReadMigrations(migrations)
 	if err != nil {
 		return err
 	}
-	sort.Strings(files)
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
 			return err
@@ -41,22 +38,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	for _, f := range files {
-		base := strings.TrimPrefix(f, "migrations/")
-		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("store: migration %s: name must start with a number", base)
-		}
-		body, err := migrations.ReadFile(f)
-		if err != nil {
-			return err
-		}
+	for _, m := range ms {
 		err = s.tx(ctx, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
 				return err
 			}
 			var done bool
-			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM schema_migrations WHERE version = $1)", version).Scan(&done); err != nil {
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM schema_migrations WHERE version = $1)", m.Version).Scan(&done); err != nil {
 				return err
 			}
 			if done {
@@ -64,14 +52,14 @@ func (s *Store) Migrate(ctx context.Context) error {
 			}
 			// No arguments: pgx sends the file with the simple protocol, which
 			// runs several statements.
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", version)
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", m.Version)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("store: migration %s: %w", base, err)
+			return fmt.Errorf("store: migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
