@@ -1,14 +1,14 @@
 package api
 
 import (
-	"context"
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/hookline/hookline/internal/apikey"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
@@ -70,7 +70,20 @@ func (h *handler) apiKeyCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	k, secret, err := createKey(r.Context(), h.store, in.Name, in.Scopes, tenant, in.RateLimit, h.now())
+	want := &hookline.APIKey{Scopes: in.Scopes, Tenant: tenant, RateLimit: in.RateLimit}
+	if mine, theirs := caller.EffectiveRateLimit(h.cfg.TenantKeyRateLimit), want.EffectiveRateLimit(h.cfg.TenantKeyRateLimit); in.RateLimit == 0 && mine > 0 && (theirs == 0 || theirs > mine) {
+		// Asked for the default, which would be more than a rate-limited caller has:
+		// the new key inherits the caller's limit instead.
+		want.RateLimit = mine
+	}
+	// A key can never make one that reaches further than itself.
+	if err := caller.Covers(want, h.cfg.TenantKeyRateLimit); err != nil {
+		h.error(w, r, forbidden(err))
+		return
+	}
+	k, secret, err := apikey.Create(r.Context(), h.store, h.hasher, apikey.CreateParams{
+		Name: in.Name, Scopes: in.Scopes, Tenant: tenant, RateLimit: want.RateLimit, Now: h.now(),
+	})
 	if err != nil {
 		h.error(w, r, err)
 		return
@@ -103,6 +116,17 @@ func (h *handler) apiKeyDelete(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
+	// A key may delete only keys it covers: with api-keys:admin alone, it cannot
+	// remove an admin key and lock the operator out.
+	if err := apiKey(r).Covers(k, h.cfg.TenantKeyRateLimit); err != nil {
+		h.error(w, r, forbidden(err))
+		return
+	}
+	if h.cfg.AdminKey != "" && bytes.Equal(k.Hash, h.hasher.Hash(h.cfg.AdminKey)) {
+		h.error(w, r, errStatus(http.StatusConflict, "conflict",
+			"this key is the server's HOOKLINE_ADMIN_KEY, which works as long as that setting is set; unset it on every node and restart them, then delete the key"))
+		return
+	}
 	if err := h.store.APIKeyDelete(r.Context(), id); err != nil {
 		h.error(w, r, err)
 		return
@@ -111,38 +135,11 @@ func (h *handler) apiKeyDelete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// createKey issues a key and stores its hash; it returns the key text, which is
-// never stored.
-func createKey(ctx context.Context, s store.Store, name string, scopes []string, tenant string, rateLimit int, now time.Time) (*hookline.APIKey, string, error) {
-	secret := newKeySecret()
-	k := &hookline.APIKey{
-		ID: hookline.NewID(hookline.PrefixAPIKey), Name: name, Scopes: scopes, Tenant: tenant, RateLimit: rateLimit,
-		Prefix: secret[:10], Hash: hashKey(secret), CreatedAt: now.UTC(),
+// forbidden turns a refusal that names its field into a 403 problem.
+func forbidden(err error) error {
+	var ve *hookline.ValidationError
+	if errors.As(err, &ve) {
+		return errField(http.StatusForbidden, ve.Field, ve.Message)
 	}
-	if err := s.APIKeyCreate(ctx, k); err != nil {
-		return nil, "", err
-	}
-	return k, secret, nil
-}
-
-// Bootstrap gives an empty database its first admin key: adminKey when set (from
-// HOOKLINE_ADMIN_KEY), otherwise a generated one. It returns the generated key,
-// to be printed once, or "" when none was generated or the database has keys.
-func Bootstrap(ctx context.Context, s store.Store, adminKey string, now time.Time) (generated string, err error) {
-	n, err := s.APIKeyCount(ctx)
-	if err != nil || n > 0 {
-		return "", err
-	}
-	if adminKey != "" {
-		k := &hookline.APIKey{
-			ID: hookline.NewID(hookline.PrefixAPIKey), Name: "bootstrap admin (HOOKLINE_ADMIN_KEY)",
-			Scopes: []string{hookline.ScopeAdmin}, Prefix: adminKey[:min(10, len(adminKey))], Hash: hashKey(adminKey), CreatedAt: now.UTC(),
-		}
-		if err := s.APIKeyCreate(ctx, k); err != nil && !errors.Is(err, store.ErrConflict) {
-			return "", err // a conflict: another node starting at the same time installed it
-		}
-		return "", nil
-	}
-	_, secret, err := createKey(ctx, s, "bootstrap admin", []string{hookline.ScopeAdmin}, "", 0, now)
-	return secret, err
+	return err
 }

@@ -2,37 +2,19 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
+	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/hookline/hookline/internal/apikey"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
-
-// keyPrefix starts every API key Hookline issues.
-const keyPrefix = "hl_"
-
-// newKeySecret returns a new random API key.
-func newKeySecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return keyPrefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
-// hashKey is how keys are stored: SHA-256, enough for 256-bit random secrets
-// (a slow hash protects low-entropy passwords, which API keys are not).
-func hashKey(secret string) []byte {
-	sum := sha256.Sum256([]byte(secret))
-	return sum[:]
-}
 
 // keyCache keeps recently verified keys, so a busy publisher does not cost a
 // database read per request. A key deleted through this process is forgotten at
@@ -83,32 +65,56 @@ func (c *keyCache) forget(id string) {
 	c.mu.Unlock()
 }
 
-// authFailuresPerMinute is how many failed authentications one client address may
-// make per minute before it gets 429s.
+// authFailuresPerMinute is how many failed authentications one client address
+// (an IPv6 client's /64) may make per minute; more failures get 429s. Requests
+// with a valid key are never throttled, so one misconfigured client behind a
+// NAT or proxy does not lock out the others.
 const authFailuresPerMinute = 30
 
 // authenticate resolves the request's bearer key.
 func (h *handler) authenticate(r *http.Request) (*hookline.APIKey, error) {
+	secret, ok := bearer(r.Header.Get("Authorization"))
+	if ok {
+		key, err := h.lookupKey(r.Context(), secret)
+		if err == nil {
+			return key, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
 	client := clientAddr(r)
 	if wait := h.authFail.wait(client, authFailuresPerMinute, h.now()); wait > 0 {
 		h.metrics.RateLimited.Inc()
 		return nil, &httpError{status: http.StatusTooManyRequests, kind: "rate-limited",
 			detail: "too many failed authentications from this address", retryAfter: wait}
 	}
-	secret, ok := bearer(r.Header.Get("Authorization"))
-	if !ok {
-		h.authFail.allow(client, authFailuresPerMinute, h.now())
-		return nil, errUnauthorized
+	h.authFail.allow(client, authFailuresPerMinute, h.now())
+	return nil, errUnauthorized
+}
+
+// lookupKey finds the stored key of secret. The operator's HOOKLINE_ADMIN_KEY
+// works while it is set even if someone deleted it: it is stored again.
+func (h *handler) lookupKey(ctx context.Context, secret string) (*hookline.APIKey, error) {
+	hash := h.hasher.Hash(secret)
+	key, err := h.keys.get(ctx, hash)
+	if !errors.Is(err, store.ErrNotFound) || !h.isOperatorKey(secret) {
+		return key, err
 	}
-	key, err := h.keys.get(r.Context(), hashKey(secret))
-	if errors.Is(err, store.ErrNotFound) {
-		h.authFail.allow(client, authFailuresPerMinute, h.now())
-		return nil, errUnauthorized
-	}
+	installed, err := apikey.EnsureAdmin(ctx, h.store, h.hasher, secret, h.now())
 	if err != nil {
 		return nil, err
 	}
-	return key, nil
+	if installed {
+		h.log.Warn("HOOKLINE_ADMIN_KEY was not in the database (deleted?); stored it again as an admin key")
+	}
+	return h.keys.get(ctx, hash)
+}
+
+// isOperatorKey reports whether secret is the configured HOOKLINE_ADMIN_KEY, in
+// constant time.
+func (h *handler) isOperatorKey(secret string) bool {
+	return h.cfg.AdminKey != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(h.cfg.AdminKey)) == 1
 }
 
 // bearer returns the token of an Authorization header using the Bearer scheme,
@@ -122,22 +128,27 @@ func bearer(auth string) (string, bool) {
 	return token, true
 }
 
+// clientAddr is who the failed-authentication throttle counts: the client's
+// IPv4 address, or the /64 of its IPv6 address (one host can use a whole /64,
+// so counting single IPv6 addresses would not throttle anyone).
 func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	ip := ap.Addr().Unmap()
+	if ip.Is6() {
+		p, _ := ip.WithZone("").Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // rateLimit takes n tokens (one per request, one per event of a batch) from
 // the key's hourly request limit: its own, or for a tenant-limited key the
 // server default; other keys are unlimited by default.
 func (h *handler) rateLimit(ctx context.Context, k *hookline.APIKey, n int) error {
-	limit := k.RateLimit
-	if limit == 0 && k.Tenant != "" {
-		limit = h.cfg.TenantKeyRateLimit
-	}
+	limit := k.EffectiveRateLimit(h.cfg.TenantKeyRateLimit)
 	if limit <= 0 {
 		return nil
 	}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline/internal/apikey"
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
@@ -717,7 +718,11 @@ func oaNewServer(t *testing.T) *httptest.Server {
 	log := slog.New(slog.DiscardHandler)
 	m := metrics.New()
 	engine := delivery.New(delivery.Options{Store: s, Metrics: m, Logger: log})
-	srv := httptest.NewServer(New(Options{Store: s, Engine: engine, Config: config.Config{MaxPayloadBytes: 1 << 20}, Metrics: m, Logger: log}))
+	hasher, err := apikey.NewHasher(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Options{Store: s, Engine: engine, Config: config.Config{MaxPayloadBytes: 1 << 20}, Metrics: m, Logger: log, Hasher: hasher}))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookline/hookline/internal/apikey"
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
@@ -33,6 +34,8 @@ type Options struct {
 	Logger  *slog.Logger
 	// Profiles are the wire-format profiles; the engine's when nil.
 	Profiles *profile.Registry
+	// Hasher hashes API keys as the store keeps them. Required.
+	Hasher *apikey.Hasher
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -45,6 +48,7 @@ type handler struct {
 	profiles *profile.Registry
 	log      *slog.Logger
 	now      func() time.Time
+	hasher   *apikey.Hasher
 	keys     *keyCache
 	limits   *rateLimiter
 	authFail *rateLimiter
@@ -61,11 +65,14 @@ func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Hasher == nil {
+		panic("api: Options.Hasher is required")
+	}
 	if o.Profiles == nil {
 		o.Profiles = o.Engine.Profiles()
 	}
 	h := &handler{
-		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles,
+		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles, hasher: o.Hasher,
 		keys:     newKeyCache(o.Store, 5*time.Second),
 		limits:   newRateLimiter(time.Hour),
 		authFail: newRateLimiter(time.Minute),

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/api"
+	"github.com/hookline/hookline/internal/apikey"
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/metrics"
@@ -30,6 +32,7 @@ type fixture struct {
 	url    string
 	admin  string
 	store  store.Store
+	hasher *apikey.Hasher
 	logs   *testkit.SyncBuffer
 	client *http.Client
 
@@ -81,16 +84,27 @@ func setup(t *testing.T, opts ...func(*config.Config)) *fixture {
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	admin, err := api.Bootstrap(ctx, s, "", time.Now())
+	pepper := make([]byte, 32)
+	rand.Read(pepper)
+	hasher, err := apikey.NewHasher(pepper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := apikey.Bootstrap(ctx, s, hasher, "", time.Now())
 	if err != nil || admin == "" {
 		t.Fatalf("Bootstrap: got key %q, err %v; want a generated key", admin, err)
 	}
+	if cfg.AdminKey != "" {
+		if _, err := apikey.Bootstrap(ctx, s, hasher, cfg.AdminKey, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
 
-	srv := httptest.NewUnstartedServer(api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log}))
+	srv := httptest.NewUnstartedServer(api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher}))
 	srv.Config.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	srv.Start()
 
-	fx := &fixture{url: srv.URL, admin: admin, store: s, logs: logs, client: srv.Client(), secrets: map[string]bool{admin: true}}
+	fx := &fixture{url: srv.URL, admin: admin, store: s, hasher: hasher, logs: logs, client: srv.Client(), secrets: map[string]bool{admin: true}}
 	t.Cleanup(func() {
 		srv.Close()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

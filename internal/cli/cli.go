@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hookline/hookline/internal/apikey"
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/secrets"
 	"github.com/hookline/hookline/internal/store"
@@ -32,6 +33,7 @@ type command struct {
 var commands = []command{
 	{"serve", "run the API and the delivery workers", runServe},
 	{"migrate", "create or upgrade the database schema, then exit", runMigrate},
+	{"admin-key", "create a new admin API key directly in the database and print it (recovery)", runAdminKey},
 	{"send", "publish one event through a running server's API", runSend},
 	{"listen", "run a local receiver that prints webhooks and verifies their signatures", runListen},
 	{"bench", "load-test a deployment end to end, on this machine: rates, latency, losses, CPU, memory", runBench},
@@ -121,47 +123,59 @@ func parseConfig(name string, args []string, stderr io.Writer) (config.Config, e
 
 // openStore opens and migrates the database named by cfg.DB: a PostgreSQL URL,
 // or a SQLite file. Webhook secrets are encrypted with HOOKLINE_SECRET_KEY, or,
-// with SQLite only, a key file kept beside the database (created on first use).
-func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
+// with SQLite only, a key file kept beside the database (created on first use);
+// the pepper of API key hashes, which it returns as a Hasher, is derived from
+// the same key. API keys stored by earlier versions are rehashed.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, *apikey.Hasher, error) {
 	var s store.Store
+	var box *secrets.Box
+	var err error
 	if url, ok := postgres.ParseDSN(cfg.DB); ok {
 		if cfg.SecretKey == "" {
-			return nil, errors.New("HOOKLINE_SECRET_KEY is required with PostgreSQL: every node must encrypt and decrypt webhook secrets with the same key (make one with: openssl rand -base64 32)")
+			return nil, nil, errors.New("HOOKLINE_SECRET_KEY is required with PostgreSQL: every node must encrypt and decrypt webhook secrets with the same key (make one with: openssl rand -base64 32)")
 		}
-		box, err := secretBox(log, cfg.SecretKey, "")
-		if err != nil {
-			return nil, err
+		if box, err = secretBox(log, cfg.SecretKey, ""); err != nil {
+			return nil, nil, err
 		}
 		pg, err := postgres.Open(ctx, url, postgres.Options{Secrets: box, MaxConns: int32(cfg.PGMaxConns)})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s = pg
 	} else {
 		path, ok := sqlite.ParseDSN(cfg.DB)
 		if !ok {
-			return nil, fmt.Errorf("--db %q: unsupported database; use a SQLite file path, a sqlite: URL or a postgres:// URL", cfg.DB)
+			return nil, nil, fmt.Errorf("--db %q: unsupported database; use a SQLite file path, a sqlite: URL or a postgres:// URL", cfg.DB)
 		}
 		if dir := filepath.Dir(path); dir != "" {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
-		box, err := secretBox(log, cfg.SecretKey, path+".secret-key")
-		if err != nil {
-			return nil, err
+		if box, err = secretBox(log, cfg.SecretKey, path+".secret-key"); err != nil {
+			return nil, nil, err
 		}
 		lite, err := sqlite.Open(ctx, path, sqlite.Options{Secrets: box, Synchronous: cfg.SQLiteSynchronous})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s = lite
 	}
-	if err := s.Migrate(ctx); err != nil {
-		s.Close()
-		return nil, err
+	hasher, err := apikey.NewHasher(box.Derive(apikey.Purpose))
+	if err == nil {
+		err = s.Migrate(ctx)
 	}
-	return s, nil
+	if err == nil {
+		var n int
+		if n, err = apikey.Upgrade(ctx, s, hasher); n > 0 {
+			log.Info("rehashed API keys with the server's pepper", "keys", n)
+		}
+	}
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, hasher, nil
 }
 
 // secretBox returns the box that seals webhook secrets: with the configured key,

@@ -50,9 +50,10 @@ func TestCommandHelp(t *testing.T) {
 		t.Fatalf("config.Register declared %d flags; want the whole table", len(settings)/2)
 	}
 	wantFlags := map[string][]string{
-		"serve":   settings,
-		"migrate": settings,
-		"listen":  {"-addr", "-secret", "-status"},
+		"serve":     settings,
+		"migrate":   settings,
+		"admin-key": settings,
+		"listen":    {"-addr", "-secret", "-status"},
 	}
 	for _, c := range commands {
 		if c.name == "version" {
@@ -305,6 +306,42 @@ func TestServeBootstrapKey(t *testing.T) {
 			}
 		}
 	})
+}
+
+// hookline admin-key is the way back in for an operator locked out of the API:
+// it stores a new admin key, even while a server runs on the database.
+func TestAdminKeyRecovers(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "h.db")
+	rs := serveInProcess(t, "--db", db)
+	defer rs.stop(t)
+	var keys []string
+	for range 2 {
+		code, stdout, stderr := run(t, "admin-key", "--db", db)
+		if code != 0 {
+			t.Fatalf("admin-key: got exit %d, want 0; stderr:\n%s", code, stderr)
+		}
+		m := printedKey.FindStringSubmatch(stdout)
+		if m == nil {
+			t.Fatalf("admin-key printed no key: %q", stdout)
+		}
+		keys = append(keys, m[1])
+	}
+	if keys[0] == keys[1] {
+		t.Fatalf("two runs printed the same key %.12s…", keys[0])
+	}
+	for _, key := range keys {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+rs.addr+"/v1/api-keys", strings.NewReader(`{"name":"new","scopes":["admin"]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Errorf("creating an admin key with the recovery key: got %d, want 201", resp.StatusCode)
+		}
+	}
 }
 
 func TestServeAddressInUse(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/api"
+	"github.com/hookline/hookline/internal/apikey"
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/metrics"
@@ -25,13 +26,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	s, err := openStore(ctx, cfg, log)
+	s, hasher, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 
-	generated, err := api.Bootstrap(ctx, s, cfg.AdminKey, time.Now())
+	generated, err := apikey.Bootstrap(ctx, s, hasher, cfg.AdminKey, time.Now())
 	if err != nil {
 		return fmt.Errorf("bootstrap admin key: %w", err)
 	}
@@ -80,7 +81,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log}),
+		Handler:           api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -3,9 +3,12 @@
 package secrets
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,6 +22,7 @@ const version = "v1:"
 // Box seals and opens secrets with one key.
 type Box struct {
 	aead cipher.AEAD
+	key  []byte
 }
 
 // New returns a Box for a 32-byte key.
@@ -34,7 +38,16 @@ func New(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	return &Box{aead: aead, key: bytes.Clone(key)}, nil
+}
+
+// Derive returns a 32-byte key for another purpose (such as the pepper of API
+// key hashes), derived from the box's key with HMAC-SHA256 over purpose: it is
+// as secret as the box's key, and independent of it for any other purpose.
+func (b *Box) Derive(purpose string) []byte {
+	m := hmac.New(sha256.New, b.key)
+	m.Write([]byte("hookline derive: " + purpose))
+	return m.Sum(nil)
 }
 
 // ParseKey decodes a key given as base64 (standard or URL alphabet) of 32 bytes.

@@ -142,3 +142,24 @@ func TestLoadOrCreateKeyFile(t *testing.T) {
 		t.Errorf("corrupt key file: got %v, want an error naming the file", err)
 	}
 }
+
+func TestDerive(t *testing.T) {
+	t.Parallel()
+	key := newKey(t)
+	a, _ := New(key)
+	b, _ := New(key)
+	other, _ := New(newKey(t))
+	p := a.Derive("api-key pepper")
+	switch {
+	case len(p) != 32:
+		t.Fatalf("got %d bytes, want 32", len(p))
+	case !bytes.Equal(p, b.Derive("api-key pepper")):
+		t.Error("two boxes of one key derive different keys for one purpose")
+	case bytes.Equal(p, a.Derive("another purpose")):
+		t.Error("two purposes derive the same key")
+	case bytes.Equal(p, other.Derive("api-key pepper")):
+		t.Error("two box keys derive the same key")
+	case bytes.Equal(p, key):
+		t.Error("the derived key is the box's key itself")
+	}
+}

@@ -139,6 +139,10 @@ type Store interface {
 	APIKeyDelete(ctx context.Context, id string) error
 	// APIKeyCount counts keys (bootstrap: a database with none gets an admin key).
 	APIKeyCount(ctx context.Context) (int64, error)
+	// APIKeyUpgradeHash replaces a key's hash with one of a newer version, if its
+	// hash is still p.OldHash, and reports whether it did: false when the key is
+	// gone or another node upgraded it first (compare and set).
+	APIKeyUpgradeHash(ctx context.Context, p APIKeyUpgradeHashParams) (bool, error)
 
 	// Purge deletes events (with their deliveries) and attempts created before
 	// p.Before, at most p.Limit rows of each, and says how many went. Events with
@@ -360,6 +364,14 @@ type AttemptListParams struct {
 type APIKeyListParams struct {
 	ListParams
 	Tenant string
+}
+
+// APIKeyUpgradeHashParams is one key's new hash.
+type APIKeyUpgradeHashParams struct {
+	ID          string
+	OldHash     []byte
+	Hash        []byte
+	HashVersion int
 }
 
 // PurgeParams bounds one purge pass.

@@ -8,14 +8,14 @@ import (
 	"github.com/hookline/hookline/internal/store"
 )
 
-const apiKeyColumns = `id, name, scopes, tenant, rate_limit, prefix, hash, created_at`
+const apiKeyColumns = `id, name, scopes, tenant, rate_limit, prefix, hash, created_at, hash_version`
 
 func scanAPIKey(row scanner) (*hookline.APIKey, error) {
 	var (
 		k      hookline.APIKey
 		scopes string
 	)
-	if err := row.Scan(&k.ID, &k.Name, &scopes, &k.Tenant, &k.RateLimit, &k.Prefix, &k.Hash, &k.CreatedAt); err != nil {
+	if err := row.Scan(&k.ID, &k.Name, &scopes, &k.Tenant, &k.RateLimit, &k.Prefix, &k.Hash, &k.CreatedAt, &k.HashVersion); err != nil {
 		return nil, err
 	}
 	k.Scopes = store.DecodeJSON[[]string](scopes)
@@ -25,8 +25,8 @@ func scanAPIKey(row scanner) (*hookline.APIKey, error) {
 
 // APIKeyCreate implements store.Store.
 func (s *Store) APIKeyCreate(ctx context.Context, k *hookline.APIKey) error {
-	return s.exec(ctx, "create api key", "INSERT INTO api_keys ("+apiKeyColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		k.ID, k.Name, store.EncodeJSON(k.Scopes), k.Tenant, k.RateLimit, k.Prefix, k.Hash, ts(k.CreatedAt))
+	return s.exec(ctx, "create api key", "INSERT INTO api_keys ("+apiKeyColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		k.ID, k.Name, store.EncodeJSON(k.Scopes), k.Tenant, k.RateLimit, k.Prefix, k.Hash, ts(k.CreatedAt), k.HashVersion)
 }
 
 // APIKeyGet implements store.Store.
@@ -67,4 +67,14 @@ func (s *Store) APIKeyCount(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: count api keys: %w", interpretError(err))
 	}
 	return n, nil
+}
+
+// APIKeyUpgradeHash implements store.Store.
+func (s *Store) APIKeyUpgradeHash(ctx context.Context, p store.APIKeyUpgradeHashParams) (bool, error) {
+	tag, err := s.pool.Exec(ctx, "UPDATE api_keys SET hash = $1, hash_version = $2 WHERE id = $3 AND hash = $4",
+		p.Hash, p.HashVersion, p.ID, p.OldHash)
+	if err != nil {
+		return false, fmt.Errorf("store: upgrade api key hash: %w", interpretError(err))
+	}
+	return tag.RowsAffected() == 1, nil
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/hookline/hookline/internal/store"
 )
 
-const apiKeyColumns = `id, name, scopes, tenant, rate_limit, prefix, hash, created_at`
+const apiKeyColumns = `id, name, scopes, tenant, rate_limit, prefix, hash, created_at, hash_version`
 
 func scanAPIKey(row scanner) (*hookline.APIKey, error) {
 	var (
@@ -16,7 +16,7 @@ func scanAPIKey(row scanner) (*hookline.APIKey, error) {
 		scopes  string
 		created int64
 	)
-	if err := row.Scan(&k.ID, &k.Name, &scopes, &k.Tenant, &k.RateLimit, &k.Prefix, &k.Hash, &created); err != nil {
+	if err := row.Scan(&k.ID, &k.Name, &scopes, &k.Tenant, &k.RateLimit, &k.Prefix, &k.Hash, &created, &k.HashVersion); err != nil {
 		return nil, err
 	}
 	k.Scopes = store.DecodeJSON[[]string](scopes)
@@ -26,8 +26,8 @@ func scanAPIKey(row scanner) (*hookline.APIKey, error) {
 
 // APIKeyCreate implements store.Store.
 func (s *Store) APIKeyCreate(ctx context.Context, k *hookline.APIKey) error {
-	return s.exec(ctx, "create api key", "INSERT INTO api_keys ("+apiKeyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		k.ID, k.Name, store.EncodeJSON(k.Scopes), k.Tenant, k.RateLimit, k.Prefix, k.Hash, ms(k.CreatedAt))
+	return s.exec(ctx, "create api key", "INSERT INTO api_keys ("+apiKeyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		k.ID, k.Name, store.EncodeJSON(k.Scopes), k.Tenant, k.RateLimit, k.Prefix, k.Hash, ms(k.CreatedAt), k.HashVersion)
 }
 
 // APIKeyGet implements store.Store.
@@ -77,4 +77,15 @@ func (s *Store) APIKeyCount(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: count api keys: %w", interpretError(err))
 	}
 	return n, nil
+}
+
+// APIKeyUpgradeHash implements store.Store.
+func (s *Store) APIKeyUpgradeHash(ctx context.Context, p store.APIKeyUpgradeHashParams) (bool, error) {
+	res, err := s.w.ExecContext(ctx, "UPDATE api_keys SET hash = ?, hash_version = ? WHERE id = ? AND hash = ?",
+		p.Hash, p.HashVersion, p.ID, p.OldHash)
+	if err != nil {
+		return false, fmt.Errorf("store: upgrade api key hash: %w", interpretError(err))
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

@@ -20,7 +20,7 @@ func exerciseAPIKeys(t *testing.T, open func(t *testing.T) store.Store) {
 				h := sha256.Sum256([]byte("hk_" + name))
 				k := &hookline.APIKey{
 					ID: hookline.NewID(hookline.PrefixAPIKey), Name: name, Scopes: scopes, Tenant: tenant,
-					Prefix: "hk_" + name[:2], Hash: h[:], CreatedAt: e.now,
+					Prefix: "hk_" + name[:2], Hash: h[:], HashVersion: 1, CreatedAt: e.now,
 				}
 				if tenant != "" {
 					k.RateLimit = 1000
@@ -96,6 +96,39 @@ func exerciseAPIKeys(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Errorf("APIKeyList after a delete: got %v, want %v", got, want)
 			}
 		},
+		"UpgradeHash": func(t *testing.T) {
+			e := newEnv(t, open)
+			old := sha256.Sum256([]byte("hl_legacy"))
+			k := &hookline.APIKey{ID: hookline.NewID(hookline.PrefixAPIKey), Name: "legacy", Scopes: []string{hookline.ScopeAdmin},
+				Hash: old[:], CreatedAt: e.now}
+			if err := e.s.APIKeyCreate(e.ctx, k); err != nil {
+				t.Fatalf("APIKeyCreate: %v", err)
+			}
+			if got, err := e.s.APIKeyGet(e.ctx, k.ID); err != nil || got.HashVersion != 0 {
+				t.Fatalf("APIKeyGet: got version %v, %v; want 0, nil", got, err)
+			}
+			upgraded := sha256.Sum256([]byte("peppered"))
+			p := store.APIKeyUpgradeHashParams{ID: k.ID, OldHash: k.Hash, Hash: upgraded[:], HashVersion: 1}
+			if ok, err := e.s.APIKeyUpgradeHash(e.ctx, p); !ok || err != nil {
+				t.Fatalf("APIKeyUpgradeHash: got %v, %v; want true, nil", ok, err)
+			}
+			// A second node doing the same finds the hash changed: nothing happens.
+			if ok, err := e.s.APIKeyUpgradeHash(e.ctx, p); ok || err != nil {
+				t.Fatalf("second APIKeyUpgradeHash: got %v, %v; want false, nil", ok, err)
+			}
+			_, err := e.s.APIKeyGetByHash(e.ctx, old[:])
+			wantNotFound(t, "APIKeyGetByHash of the replaced hash", err)
+			got, err := e.s.APIKeyGetByHash(e.ctx, upgraded[:])
+			if err != nil {
+				t.Fatalf("APIKeyGetByHash of the new hash: %v", err)
+			}
+			k.Hash, k.HashVersion = upgraded[:], 1
+			checkAPIKey(t, got, k)
+			p.ID = hookline.NewID(hookline.PrefixAPIKey)
+			if ok, err := e.s.APIKeyUpgradeHash(e.ctx, p); ok || err != nil {
+				t.Fatalf("APIKeyUpgradeHash of an unknown key: got %v, %v; want false, nil", ok, err)
+			}
+		},
 	})
 }
 
@@ -103,7 +136,7 @@ func checkAPIKey(t *testing.T, got, want *hookline.APIKey) {
 	t.Helper()
 	if got.ID != want.ID || got.Name != want.Name || !slices.Equal(got.Scopes, want.Scopes) || got.Tenant != want.Tenant ||
 		got.RateLimit != want.RateLimit || got.Prefix != want.Prefix || !bytes.Equal(got.Hash, want.Hash) ||
-		!got.CreatedAt.Equal(want.CreatedAt) {
+		got.HashVersion != want.HashVersion || !got.CreatedAt.Equal(want.CreatedAt) {
 		t.Errorf("api key:\n got %+v\nwant %+v", got, want)
 	}
 }
