@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -363,5 +364,58 @@ func TestPingAfterClose(t *testing.T) {
 	s.Close()
 	if err := s.Ping(context.Background()); err == nil {
 		t.Error("Ping after Close: got nil, want an error")
+	}
+}
+
+// Migration 007 shortens the display prefixes of keys stored by earlier
+// versions (ten characters of the key) and marks their hashes as version 0.
+func TestMigrationShortensKeyPrefixes(t *testing.T) {
+	t.Parallel()
+	box, err := secrets.New(newKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "old.db"), Options{Secrets: box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ms, err := store.ReadMigrations(migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Version >= 7 {
+			break
+		}
+		if _, err := s.w.ExecContext(ctx, m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := s.w.ExecContext(ctx, "INSERT INTO schema_migrations VALUES (?, 0)", m.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, prefix := range []string{"hl_AbCdEfG", "dev-admin-", "hl_"} {
+		_, err := s.w.ExecContext(ctx, `INSERT INTO api_keys (id, name, scopes, prefix, hash, created_at) VALUES (?, 'k', '["admin"]', ?, ?, 0)`,
+			fmt.Sprintf("key_%d", i), prefix, []byte{byte(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"hl_AbCd", "", "hl_"} {
+		k, err := s.APIKeyGet(ctx, fmt.Sprintf("key_%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.Prefix != want || k.HashVersion != 0 {
+			t.Errorf("key %d: got prefix %q, hash version %d; want %q, 0", i, k.Prefix, k.HashVersion, want)
+		}
 	}
 }
