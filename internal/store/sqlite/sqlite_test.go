@@ -419,3 +419,23 @@ func TestMigrationShortensKeyPrefixes(t *testing.T) {
 		}
 	}
 }
+
+// The database holds sealed secrets and key hashes: it, its WAL and its
+// shared-memory file are readable by their owner only, whatever the umask.
+func TestDatabaseFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hookline.db")
+	s := open(t, path, newKey(t))
+	if err := s.WebhookCreate(t.Context(), store.WebhookCreateParams{Webhook: newWebhook("acme", "whsec_"+strings.Repeat("a", 32))}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(f), err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s: got mode %#o, want 0600", filepath.Base(f), mode)
+		}
+	}
+}
