@@ -129,11 +129,14 @@ func TestRotateSecret(t *testing.T) {
 	rot := fx.do(t, "POST", "/v1/webhooks/"+id+"/rotate-secret", fx.admin, obj{"grace_period": "1h"}).must(t, http.StatusOK)
 	newSecret := rot.str("secret")
 	fx.remember(rot.body)
-	if newSecret == "" || newSecret == oldSecret || rot.str("previous_secret") != oldSecret || rot.str("previous_secret_expires_at") == "" {
-		t.Fatalf("rotate: got %s, want a new secret, the old one as previous and its expiry", rot.raw)
+	if newSecret == "" || newSecret == oldSecret || rot.str("previous_secret") != "" || rot.str("previous_secret_expires_at") == "" {
+		t.Fatalf("rotate: got %s, want a new secret and the old one's expiry, not the old secret itself", rot.raw)
 	}
 	if g := fx.do(t, "GET", "/v1/webhooks/"+id, fx.admin, nil).must(t, http.StatusOK); g.str("secret") != "" || g.str("previous_secret") != "" {
 		t.Errorf("GET shows secrets without include_secret: %s", g.raw)
+	}
+	if g := fx.do(t, "GET", "/v1/webhooks/"+id+"?include_secret=true", fx.admin, nil).must(t, http.StatusOK); g.str("secret") != newSecret || g.str("previous_secret") != oldSecret {
+		t.Errorf("GET ?include_secret=true by an admin key: got %s, want both secrets", g.raw)
 	}
 
 	// During the grace period both secrets sign; each alone verifies.

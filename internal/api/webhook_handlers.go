@@ -146,18 +146,28 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// webhookView is a webhook as the API shows it: the secrets only when asked for,
-// the public key of an ed25519 signing key always.
-func webhookView(w *hookline.Webhook, withSecret bool) *hookline.Webhook {
+// webhookView is a webhook as the API shows it, under one rule for everything
+// secret about it. A key sees the signing secret it has just set (created,
+// rotated, or given in an update), which it needs to configure the receiver;
+// everything else (the stored secret, the previous one during a rotation's
+// grace period, the values of credential-bearing custom headers) only an admin
+// key sees, and only when it asks (showSecret). The public key of an ed25519
+// signing key is always shown.
+func webhookView(w *hookline.Webhook, r *http.Request, justSet bool) *hookline.Webhook {
 	v := *w
+	all := showSecret(r)
 	if strings.HasPrefix(v.Secret, webhook.SigningKeyPrefix) {
 		v.PublicKey, _ = webhook.PublicKey(v.Secret)
 	}
 	if v.PreviousSecretUntil != nil && !time.Now().Before(*v.PreviousSecretUntil) {
 		v.PreviousSecret, v.PreviousSecretUntil = "", nil // the grace period is over
 	}
-	if !withSecret {
-		v.Secret, v.PreviousSecret = "", ""
+	if !all {
+		v.PreviousSecret = ""
+		v.Headers = hookline.MaskHeaders(v.Headers)
+		if !justSet {
+			v.Secret = ""
+		}
 	}
 	return &v
 }
@@ -166,6 +176,24 @@ func webhookView(w *hookline.Webhook, withSecret bool) *hookline.Webhook {
 // asks for them with ?include_secret=true.
 func showSecret(r *http.Request) bool {
 	return r.URL.Query().Get("include_secret") == "true" && apiKey(r).Allows(hookline.ScopeAdmin)
+}
+
+// unmaskHeaders puts back the stored value of every header that in sends as
+// hookline.MaskedValue, the placeholder reads show: a webhook read, changed and
+// sent back whole keeps its credentials. A placeholder for a header the webhook
+// does not have is refused.
+func unmaskHeaders(in map[string]string, stored map[string]string) error {
+	for k, v := range in {
+		if v != hookline.MaskedValue {
+			continue
+		}
+		old, ok := stored[k]
+		if !ok {
+			return hookline.Invalid("headers", "the value of %q is %s, the placeholder reads show for hidden values, and the webhook has no such header to keep; send the real value", k, hookline.MaskedValue)
+		}
+		in[k] = old
+	}
+	return nil
 }
 
 func (h *handler) webhookCreate(w http.ResponseWriter, r *http.Request) {
@@ -187,6 +215,12 @@ func (h *handler) webhookCreate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
+	if in.Headers != nil {
+		if err := unmaskHeaders(*in.Headers, nil); err != nil {
+			h.error(w, r, err)
+			return
+		}
+	}
 	now := h.now().UTC()
 	wh := &hookline.Webhook{ID: hookline.NewID(hookline.PrefixWebhook), Tenant: tenant, Active: true, CreatedAt: now, UpdatedAt: now}
 	prof, err := h.apply(r, &in, wh)
@@ -204,7 +238,7 @@ func (h *handler) webhookCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.engine.WebhookChanged(wh.ID, wh.Tenant)
-	writeJSON(w, http.StatusCreated, webhookView(wh, true))
+	writeJSON(w, http.StatusCreated, webhookView(wh, r, true))
 }
 
 // webhookFor loads the webhook of the path, hidden if the key may not see it.
@@ -225,7 +259,7 @@ func (h *handler) webhookGet(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, webhookView(wh, showSecret(r)))
+	writeJSON(w, http.StatusOK, webhookView(wh, r, false))
 }
 
 func (h *handler) webhookList(w http.ResponseWriter, r *http.Request) {
@@ -239,10 +273,9 @@ func (h *handler) webhookList(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	withSecret := showSecret(r)
 	views := make([]*hookline.Webhook, len(list))
 	for i := range list {
-		views[i] = webhookView(&list[i], withSecret)
+		views[i] = webhookView(&list[i], r, false)
 	}
 	writeJSON(w, http.StatusOK, newPage(views, lp.Limit, func(v *hookline.Webhook) string { return v.ID }))
 }
@@ -268,6 +301,12 @@ func (h *handler) webhookUpdate(w http.ResponseWriter, r *http.Request, replace 
 		h.error(w, r, hookline.Invalid("tenant", "a webhook cannot move to another tenant; create a new one"))
 		return
 	}
+	if in.Headers != nil {
+		if err := unmaskHeaders(*in.Headers, wh.Headers); err != nil {
+			h.error(w, r, err)
+			return
+		}
+	}
 	if replace {
 		if in.URL == nil {
 			h.error(w, r, hookline.Invalid("url", "is required (PUT replaces the webhook; use PATCH to change some fields)"))
@@ -291,7 +330,7 @@ func (h *handler) webhookUpdate(w http.ResponseWriter, r *http.Request, replace 
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, webhookView(updated, in.Secret != nil || showSecret(r)))
+	writeJSON(w, http.StatusOK, webhookView(updated, r, in.Secret != nil))
 }
 
 func (h *handler) webhookDelete(w http.ResponseWriter, r *http.Request) {
@@ -432,5 +471,5 @@ func (h *handler) webhookRotateSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.engine.WebhookChanged(wh.ID, wh.Tenant)
-	writeJSON(w, http.StatusOK, webhookView(wh, true))
+	writeJSON(w, http.StatusOK, webhookView(wh, r, true))
 }

@@ -25,3 +25,34 @@ func PageLimit(n int) int {
 	}
 	return n
 }
+
+// Sealer encrypts values at rest (secrets.Box).
+type Sealer interface {
+	Seal(plaintext string) (string, error)
+	Open(sealed string) (string, error)
+}
+
+// SealHeaders returns a webhook's custom headers as they are stored: sealed,
+// since they may carry the receiver's credentials (Authorization, an API key),
+// as one JSON string, so a jsonb column takes them as well as a text one.
+func SealHeaders(box Sealer, h map[string]string) (string, error) {
+	sealed, err := box.Seal(EncodeJSON(h))
+	if err != nil {
+		return "", err
+	}
+	return EncodeJSON(sealed), nil
+}
+
+// OpenHeaders reads a column written by SealHeaders, or the plain JSON object
+// that versions before sealing wrote (rewritten sealed on the next update).
+func OpenHeaders(box Sealer, col string) (map[string]string, error) {
+	var sealed string
+	if err := json.Unmarshal([]byte(col), &sealed); err != nil {
+		return DecodeJSON[map[string]string](col), nil
+	}
+	plain, err := box.Open(sealed)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeJSON[map[string]string](plain), nil
+}

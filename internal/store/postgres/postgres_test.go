@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -318,5 +319,37 @@ func TestTextPostgreSQLCannotStore(t *testing.T) {
 	}
 	if as[0].ResponseBody != a.ResponseBody || as[0].ResponseHeaders["X-Odd"] != "a\x00b" {
 		t.Errorf("attempt: got body %q headers %q; want %q and %q", as[0].ResponseBody, as[0].ResponseHeaders, a.ResponseBody, a.ResponseHeaders)
+	}
+}
+
+// A webhook's custom headers may carry the receiver's credentials: they are
+// sealed in the column, like its secret, and headers stored in clear by
+// earlier versions are still read.
+func TestHeadersSealedAtRest(t *testing.T) {
+	t.Parallel()
+	url := pgtest.MigratedURL(t)
+	s := pgtest.OpenURL(t, url, newBox(t))
+	conn := connect(t, url)
+	ctx := t.Context()
+	w := newWebhook("acme", "whsec_"+strings.Repeat("c", 32))
+	w.Headers = map[string]string{"Authorization": "Bearer receiver-credential-marker-77"}
+	if err := s.WebhookCreate(ctx, store.WebhookCreateParams{Webhook: w}); err != nil {
+		t.Fatal(err)
+	}
+	var col string
+	if err := conn.QueryRow(ctx, "SELECT headers::text FROM webhooks WHERE id = $1", w.ID).Scan(&col); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(col, "receiver-credential-marker") || !strings.HasPrefix(col, `"v1:`) {
+		t.Errorf("got headers column %q, want it sealed", col)
+	}
+	if got, err := s.WebhookGet(ctx, w.ID); err != nil || got.Headers["Authorization"] != w.Headers["Authorization"] {
+		t.Fatalf("WebhookGet: got %v, %v; want the header back in clear", got, err)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE webhooks SET headers = '{"X-Api-Key":"old-plain"}' WHERE id = $1`, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.WebhookGet(ctx, w.ID); err != nil || got.Headers["X-Api-Key"] != "old-plain" {
+		t.Fatalf("WebhookGet of plain headers: got %v, %v; want X-Api-Key old-plain", got, err)
 	}
 }

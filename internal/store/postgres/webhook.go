@@ -34,12 +34,14 @@ func (s *Store) scanWebhook(row scanner) (*hookline.Webhook, error) {
 		return nil, err
 	}
 	w.Events = store.DecodeJSON[[]string](events)
-	w.Headers = store.DecodeJSON[map[string]string](headers)
 	w.Metadata = store.DecodeJSON[map[string]string](meta)
 	w.LastSuccessAt = utc(lastSuccess)
 	w.CreatedAt, w.UpdatedAt = w.CreatedAt.UTC(), w.UpdatedAt.UTC()
 	if w.Secret, err = s.box.Open(secret); err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", w.ID, err)
+	}
+	if w.Headers, err = store.OpenHeaders(s.box, headers); err != nil {
+		return nil, fmt.Errorf("webhook %s: headers: %w", w.ID, err)
 	}
 	if previous != nil {
 		if w.PreviousSecret, err = s.box.Open(*previous); err != nil {
@@ -54,6 +56,10 @@ func (s *Store) scanWebhook(row scanner) (*hookline.Webhook, error) {
 func (s *Store) WebhookCreate(ctx context.Context, p store.WebhookCreateParams) error {
 	w := p.Webhook
 	sealed, err := s.box.Seal(w.Secret)
+	if err != nil {
+		return err
+	}
+	headers, err := store.SealHeaders(s.box, w.Headers)
 	if err != nil {
 		return err
 	}
@@ -73,7 +79,7 @@ func (s *Store) WebhookCreate(ctx context.Context, p store.WebhookCreateParams) 
 		_, err := tx.Exec(ctx, `INSERT INTO webhooks (`+webhookColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, NULL, $13, $14, NULL, NULL)`,
 			w.ID, w.Tenant, w.URL, w.Description, store.EncodeJSON(w.Events), sealed, w.Active, w.Profile,
-			store.EncodeJSON(w.Headers), store.EncodeJSON(w.Metadata), w.Ordered, w.DisabledReason, ts(w.CreatedAt), ts(w.UpdatedAt))
+			headers, store.EncodeJSON(w.Metadata), w.Ordered, w.DisabledReason, ts(w.CreatedAt), ts(w.UpdatedAt))
 		return err
 	})
 	if err != nil {
@@ -111,6 +117,10 @@ func (s *Store) WebhookUpdate(ctx context.Context, w *hookline.Webhook) error {
 	if err != nil {
 		return err
 	}
+	headers, err := store.SealHeaders(s.box, w.Headers)
+	if err != nil {
+		return err
+	}
 	var previous, previousUntil any
 	if w.PreviousSecret != "" && w.PreviousSecretUntil != nil {
 		if previous, err = s.box.Seal(w.PreviousSecret); err != nil {
@@ -126,7 +136,7 @@ func (s *Store) WebhookUpdate(ctx context.Context, w *hookline.Webhook) error {
 			failed_streak = CASE WHEN $10 AND NOT active THEN 0 ELSE failed_streak END,
 			active = $10, previous_secret = $11, previous_secret_until = $12
 			WHERE id = $13`,
-		w.URL, w.Description, store.EncodeJSON(w.Events), sealed, w.Profile, store.EncodeJSON(w.Headers), store.EncodeJSON(w.Metadata),
+		w.URL, w.Description, store.EncodeJSON(w.Events), sealed, w.Profile, headers, store.EncodeJSON(w.Metadata),
 		w.Ordered, ts(w.UpdatedAt), w.Active, previous, previousUntil, w.ID)
 }
 

@@ -222,26 +222,30 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 	s.Close()
 }
 
-// TestSecretEncryptedAtRest reads the database files' bytes: a webhook secret must
-// not be there in clear, neither in the WAL nor after a checkpoint.
+// TestSecretEncryptedAtRest reads the database files' bytes: a webhook secret,
+// and the credentials a webhook's custom headers carry, must not be there in
+// clear, neither in the WAL nor after a checkpoint.
 func TestSecretEncryptedAtRest(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "hookline.db")
 	s := open(t, path, newKey(t))
 	const secret = "whsec_Q2xlYXJUZXh0U2VjcmV0TWFya2VyNDI="
+	const credential = "Bearer receiver-credential-marker-77"
 	w := newWebhook("acme", secret)
+	w.Headers = map[string]string{"Authorization": credential}
 	if err := s.WebhookCreate(t.Context(), store.WebhookCreateParams{Webhook: w}); err != nil {
 		t.Fatal(err)
 	}
 	upd := *w
 	upd.Secret = secret + "rotated"
+	upd.Headers = map[string]string{"Authorization": credential + "-2"}
 	if err := s.WebhookUpdate(t.Context(), &upd); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.WebhookGet(t.Context(), w.ID); err != nil || got.Secret != upd.Secret {
-		t.Fatalf("WebhookGet: got %v; want the secret %q back in clear", err, upd.Secret)
+	if got, err := s.WebhookGet(t.Context(), w.ID); err != nil || got.Secret != upd.Secret || got.Headers["Authorization"] != credential+"-2" {
+		t.Fatalf("WebhookGet: got %v, %v; want the secret %q and the header back in clear", got, err, upd.Secret)
 	}
-	needles := [][]byte{[]byte(secret), []byte("Q2xlYXJUZXh0U2VjcmV0TWFya2VyNDI")}
+	needles := [][]byte{[]byte(secret), []byte("Q2xlYXJUZXh0U2VjcmV0TWFya2VyNDI"), []byte("receiver-credential-marker")}
 	check := func(when string) {
 		t.Helper()
 		var all []byte
@@ -437,5 +441,34 @@ func TestDatabaseFilesArePrivate(t *testing.T) {
 		if mode := fi.Mode().Perm(); mode != 0o600 {
 			t.Errorf("%s: got mode %#o, want 0600", filepath.Base(f), mode)
 		}
+	}
+}
+
+// Headers stored in clear by versions before sealing are still read, and
+// sealed when the webhook is next written.
+func TestPlainHeadersOfEarlierVersionsAreRead(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	ctx := t.Context()
+	w := newWebhook("acme", "whsec_"+strings.Repeat("b", 32))
+	if err := s.WebhookCreate(ctx, store.WebhookCreateParams{Webhook: w}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE webhooks SET headers = '{"X-Api-Key":"old-plain"}' WHERE id = ?`, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.WebhookGet(ctx, w.ID)
+	if err != nil || got.Headers["X-Api-Key"] != "old-plain" {
+		t.Fatalf("WebhookGet of plain headers: got %v, %v; want X-Api-Key old-plain", got, err)
+	}
+	if err := s.WebhookUpdate(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	var col string
+	if err := s.r.QueryRowContext(ctx, "SELECT headers FROM webhooks WHERE id = ?", w.ID).Scan(&col); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(col, "old-plain") || !strings.HasPrefix(col, `"v1:`) {
+		t.Errorf("after an update: got headers column %q, want it sealed", col)
 	}
 }

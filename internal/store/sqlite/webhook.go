@@ -29,13 +29,15 @@ func (s *Store) scanWebhook(row scanner) (*hookline.Webhook, error) {
 		return nil, err
 	}
 	w.Events = store.DecodeJSON[[]string](events)
-	w.Headers = store.DecodeJSON[map[string]string](headers)
 	w.Metadata = store.DecodeJSON[map[string]string](meta)
 	w.Active, w.Ordered = active == 1, ordered == 1
 	w.LastSuccessAt = nullMS(lastSuccess)
 	w.CreatedAt, w.UpdatedAt = fromMS(created), fromMS(updated)
 	if w.Secret, err = s.box.Open(secret); err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", w.ID, err)
+	}
+	if w.Headers, err = store.OpenHeaders(s.box, headers); err != nil {
+		return nil, fmt.Errorf("webhook %s: headers: %w", w.ID, err)
 	}
 	if previous.Valid {
 		if w.PreviousSecret, err = s.box.Open(previous.String); err != nil {
@@ -53,6 +55,10 @@ func (s *Store) WebhookCreate(ctx context.Context, p store.WebhookCreateParams) 
 	if err != nil {
 		return err
 	}
+	headers, err := store.SealHeaders(s.box, w.Headers)
+	if err != nil {
+		return err
+	}
 	err = s.tx(ctx, func(tx wtx) error {
 		if p.MaxPerTenant > 0 {
 			var n int
@@ -66,7 +72,7 @@ func (s *Store) WebhookCreate(ctx context.Context, p store.WebhookCreateParams) 
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, NULL)`,
 			w.ID, w.Tenant, w.URL, w.Description, store.EncodeJSON(w.Events), sealed, boolInt(w.Active), w.Profile,
-			store.EncodeJSON(w.Headers), store.EncodeJSON(w.Metadata), boolInt(w.Ordered), w.DisabledReason, 0,
+			headers, store.EncodeJSON(w.Metadata), boolInt(w.Ordered), w.DisabledReason, 0,
 			ms(w.CreatedAt), ms(w.UpdatedAt))
 		return err
 	})
@@ -117,6 +123,10 @@ func (s *Store) WebhookUpdate(ctx context.Context, w *hookline.Webhook) error {
 	if err != nil {
 		return err
 	}
+	headers, err := store.SealHeaders(s.box, w.Headers)
+	if err != nil {
+		return err
+	}
 	var previous, previousUntil any
 	if w.PreviousSecret != "" && w.PreviousSecretUntil != nil {
 		if previous, err = s.box.Seal(w.PreviousSecret); err != nil {
@@ -130,7 +140,7 @@ func (s *Store) WebhookUpdate(ctx context.Context, w *hookline.Webhook) error {
 			failed_streak = CASE WHEN ? = 1 AND active = 0 THEN 0 ELSE failed_streak END,
 			active = ?, previous_secret = ?, previous_secret_until = ?
 			WHERE id = ?`,
-		w.URL, w.Description, store.EncodeJSON(w.Events), sealed, w.Profile, store.EncodeJSON(w.Headers), store.EncodeJSON(w.Metadata),
+		w.URL, w.Description, store.EncodeJSON(w.Events), sealed, w.Profile, headers, store.EncodeJSON(w.Metadata),
 		boolInt(w.Ordered), ms(w.UpdatedAt), boolInt(w.Active), boolInt(w.Active), boolInt(w.Active),
 		previous, previousUntil, w.ID)
 }
