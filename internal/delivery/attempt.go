@@ -128,7 +128,7 @@ func (e *Engine) send(ctx context.Context, prof *profile.Profile, wh *hookline.W
 		resp.Err = err
 	} else {
 		sent = true
-		a.RequestHeaders = HeaderMap(req.Header)
+		a.RequestHeaders = requestHeaderMap(req.Header)
 		resp = e.o.Sender.Send(ctx, wh.URL, req.Header, req.Body, prof.Policy.Timeout)
 	}
 	a.StatusCode = resp.StatusCode
@@ -136,11 +136,34 @@ func (e *Engine) send(ctx context.Context, prof *profile.Profile, wh *hookline.W
 	a.ResponseHeaders = HeaderMap(resp.Header)
 	a.ResponseBody = resp.Body
 	if resp.Err != nil {
-		a.Error = resp.Err.Error()
+		// Transport errors may quote what the receiver sent: a status line of
+		// megabytes, say. The delivery's last error and delivery.failed copy this.
+		a.Error = capText(resp.Err.Error(), maxErrorBytes)
 	} else if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		a.Error = "HTTP " + strconv.Itoa(resp.StatusCode)
 	}
 	return resp, sent
+}
+
+// requestHeaderMap is what an attempt's log keeps of a request's headers:
+// HeaderMap's, with the values of credential-bearing headers (a webhook's
+// Authorization, say) masked. Names are judged whole, before HeaderMap may cut
+// them.
+func requestHeaderMap(h http.Header) map[string]string {
+	var masked http.Header // a copy, made at the first sensitive header
+	for k := range h {
+		if !hookline.SensitiveHeader(k) {
+			continue
+		}
+		if masked == nil {
+			masked = h.Clone()
+		}
+		masked[k] = []string{hookline.MaskedValue}
+	}
+	if masked == nil {
+		return HeaderMap(h)
+	}
+	return HeaderMap(masked)
 }
 
 // complete stores an outcome, retrying briefly if the store is unavailable (if it
@@ -276,7 +299,9 @@ func (e *Engine) opsEvents(p *store.DeliveryCompleteParams, d *hookline.Delivery
 	if wh != nil {
 		ops.Disabled = e.opsEvent(subs, hookline.EventWebhookDisabled, now, nil)
 		ops.DisabledData = func(reason string) json.RawMessage {
-			return marshalOps(webhookDisabledData{WebhookID: wh.ID, Tenant: wh.Tenant, URL: wh.URL, Reason: reason})
+			// The reason is the store's or the engine's wording, never a
+			// receiver's; capped all the same, like last_error.
+			return marshalOps(webhookDisabledData{WebhookID: wh.ID, Tenant: wh.Tenant, URL: wh.URL, Reason: capText(reason, maxErrorBytes)})
 		}
 	}
 	return ops

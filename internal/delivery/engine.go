@@ -77,6 +77,8 @@ type Engine struct {
 	starved atomic.Bool  // the claim loop stopped for lack of room
 	wake    chan struct{}
 
+	testSlots testSlots // bound the test sends in flight (Test)
+
 	wakeMu sync.Mutex
 	wakes  wakeTimes // retries this process scheduled, earliest first
 

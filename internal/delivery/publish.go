@@ -132,10 +132,22 @@ func (e *Engine) dueAt(t time.Time) {
 	e.Notify()
 }
 
+// ErrTestBusy is returned by Test, at once, when too many test sends are in
+// flight: maxTestSendsPerWebhook (2) to the webhook, or maxTestSends (16) in the
+// process. A test send lasts at most its profile's timeout; the caller may try
+// again after a few seconds.
+var ErrTestBusy = errors.New("delivery: too many test sends in flight; try again shortly")
+
 // Test sends a webhook.test event to wh now, synchronously, records the attempt
 // in the webhook's logs and returns it. It works on inactive webhooks too, so a
-// fixed endpoint can be checked before it is turned back on.
+// fixed endpoint can be checked before it is turned back on. Test sends have
+// their own small bound, apart from the workers and the webhook's limit: over
+// it, Test returns ErrTestBusy at once and sends nothing.
 func (e *Engine) Test(ctx context.Context, wh *hookline.Webhook) (*hookline.Attempt, error) {
+	if !e.testSlots.take(wh.ID) {
+		return nil, ErrTestBusy
+	}
+	defer e.testSlots.give(wh.ID)
 	prof, err := e.o.Profiles.Get(ctx, wh.Profile)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,7 +17,8 @@ import (
 type SenderOptions struct {
 	// AllowPrivate lets requests reach loopback and private addresses.
 	AllowPrivate bool
-	// BodyLimit is how many bytes of a response body are kept for the logs.
+	// BodyLimit is how many bytes of a response body are kept for the logs, as
+	// text: invalid UTF-8 becomes U+FFFD, and the text is cut to BodyLimit bytes.
 	BodyLimit int
 	// MaxConnsPerHost bounds the idle connections kept open to one receiver
 	// host for reuse; 64 when zero. Give it the number of workers: many webhooks
@@ -42,14 +44,15 @@ func NewSender(o SenderOptions) *Sender {
 		o.MaxConnsPerHost = 64
 	}
 	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   o.MaxConnsPerHost,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    o.MaxConnsPerHost,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}
 	return &Sender{
 		client: &http.Client{
@@ -92,7 +95,7 @@ func (s *Sender) Send(ctx context.Context, url string, header http.Header, body 
 	return Response{
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
-		Body:       toText(excerpt),
+		Body:       toText(excerpt, s.bodyLimit),
 		Duration:   time.Since(start),
 	}
 }
@@ -132,26 +135,55 @@ func describe(err error, timeout time.Duration) error {
 	return err
 }
 
-func toText(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
+// toText returns a body excerpt as text of at most limit bytes: invalid UTF-8
+// becomes U+FFFD, which may lengthen it, so the text is cut again at the limit,
+// at a character boundary.
+func toText(b []byte, limit int) string {
+	s := string(b)
+	if !utf8.Valid(b) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	if len(s) <= limit {
+		return s
+	}
+	i := max(limit, 0)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
 }
 
-// HeaderMap flattens a header to its first values, for the logs.
+// HeaderMap flattens a header to its first values, for an attempt's log, within
+// the caps in limits.go: the first maxLoggedHeaders names in sorted order (the
+// same ones each time), names and values made valid UTF-8 and cut to
+// maxLoggedHeaderName and maxLoggedHeaderValue bytes, and no more headers once
+// maxLoggedHeaderBytes would be passed.
 func HeaderMap(h http.Header) map[string]string {
 	if len(h) == 0 {
 		return nil
 	}
-	m := make(map[string]string, len(h))
+	names := make([]string, 0, len(h))
 	for k, v := range h {
-		if len(m) >= 50 {
+		if len(v) > 0 {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	m := make(map[string]string, min(len(names), maxLoggedHeaders))
+	budget := maxLoggedHeaderBytes
+	for _, k := range names {
+		if len(m) == maxLoggedHeaders {
 			break
 		}
-		if len(v) > 0 {
-			m[k] = v[0]
+		name := capText(k, maxLoggedHeaderName)
+		if _, ok := m[name]; ok {
+			continue // another long name cut the same way
 		}
+		v := capText(h[k][0], maxLoggedHeaderValue)
+		if budget -= len(name) + len(v); budget < 0 {
+			break
+		}
+		m[name] = v
 	}
 	return m
 }

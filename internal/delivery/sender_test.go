@@ -2,7 +2,9 @@ package delivery
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -174,8 +176,101 @@ func TestHeaderMap(t *testing.T) {
 	for i := range 80 {
 		big.Set("X-H"+strings.Repeat("a", i), "v")
 	}
-	if m := HeaderMap(big); len(m) != 50 {
-		t.Errorf("HeaderMap of 80 headers: got %d, want 50", len(m))
+	if m := HeaderMap(big); len(m) != maxLoggedHeaders {
+		t.Errorf("HeaderMap of 80 headers: got %d, want %d", len(m), maxLoggedHeaders)
+	}
+}
+
+func TestHeaderMapCaps(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("n", 300)
+	tests := []struct {
+		name   string
+		header http.Header
+		want   map[string]string
+	}{
+		{"first names in sorted order", http.Header{"C": {"3"}, "A": {"1"}, "B": {"2"}}, map[string]string{"A": "1", "B": "2", "C": "3"}},
+		{"long value cut and marked", http.Header{"A": {strings.Repeat("v", 1000)}},
+			map[string]string{"A": strings.Repeat("v", maxLoggedHeaderValue-len(ellipsis)) + ellipsis}},
+		{"long name cut and marked", http.Header{long: {"x"}},
+			map[string]string{long[:maxLoggedHeaderName-len(ellipsis)] + ellipsis: "x"}},
+		{"long names cut alike keep the first", http.Header{long + "1": {"1"}, long + "2": {"2"}},
+			map[string]string{long[:maxLoggedHeaderName-len(ellipsis)] + ellipsis: "1"}},
+		{"invalid UTF-8 and control characters replaced", http.Header{"A": {"ok\xff\x00\tend"}}, map[string]string{"A": "ok\uFFFD\uFFFD end"}},
+		{"a cut keeps whole characters", http.Header{"A": {strings.Repeat("é", 400)}},
+			map[string]string{"A": strings.Repeat("é", (maxLoggedHeaderValue-len(ellipsis))/2) + ellipsis}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := HeaderMap(tt.header); !maps.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+
+	t.Run("budget", func(t *testing.T) {
+		t.Parallel()
+		h := http.Header{}
+		for i := range 20 {
+			h.Set(fmt.Sprintf("X-%02d", i), strings.Repeat("v", 1000))
+		}
+		m := HeaderMap(h)
+		// Each is 4 + 512 bytes: 7 fit in 4 KiB; the rest are left out.
+		if len(m) != 7 || m["X-06"] == "" || m["X-07"] != "" {
+			t.Errorf("got %d headers (X-06 %t, X-07 %t), want X-00 to X-06", len(m), m["X-06"] != "", m["X-07"] != "")
+		}
+	})
+}
+
+func TestToText(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		in    string
+		limit int
+		want  string
+	}{
+		{"valid", "hello", 8, "hello"},
+		{"invalid bytes replaced", "a\xffb", 8, "a\uFFFDb"},
+		{"replacements cut at the limit", strings.Repeat("\xffa", 8), 8, "\uFFFDa\uFFFDa"},
+		{"character cut by the read dropped", "0123456\xc3", 8, "0123456"},
+		{"NUL kept", "a\x00b", 8, "a\x00b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := toText([]byte(tt.in), tt.limit); got != tt.want {
+				t.Errorf("toText(%q, %d): got %q, want %q", tt.in, tt.limit, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCapText(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		n    int
+		want string
+	}{
+		{"short kept", "request timeout after 30s", 64, "request timeout after 30s"},
+		{"exactly n kept", "0123456789", 10, "0123456789"},
+		{"long cut with ellipsis", "0123456789a", 10, "0123456…"},
+		{"NUL and controls replaced", "a\x00b\x1bc\u0085d", 64, "a\uFFFDb\uFFFDc\uFFFDd"},
+		{"line breaks become spaces", "a\r\nb", 64, "a  b"},
+		{"invalid bytes replaced", "\xff\xfe", 64, "\uFFFD\uFFFD"},
+		{"replacement lengthens past n", strings.Repeat("\xff", 5), 10, "\uFFFD\uFFFD…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := capText(tt.in, tt.n)
+			if got != tt.want || len(got) > tt.n || !utf8.ValidString(got) {
+				t.Errorf("capText(%q, %d): got %q (%d bytes), want %q", tt.in, tt.n, got, len(got), tt.want)
+			}
+		})
 	}
 }
 
