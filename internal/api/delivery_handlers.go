@@ -26,7 +26,7 @@ func (h *handler) deliveryList(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newPage(list, lp.Limit, func(d hookline.Delivery) string { return d.ID }))
+	writePage(h, w, r, list, lp.Limit, func(d hookline.Delivery) string { return d.ID })
 }
 
 func (h *handler) deliveryFor(r *http.Request) (*hookline.Delivery, error) {

@@ -79,6 +79,12 @@ func (h *handler) publishParams(r *http.Request, in *eventInput, idemHeader stri
 	}
 	p = delivery.PublishParams{Tenant: tenant, Type: in.Type, Data: compact.Bytes(), IdempotencyKey: key}
 	if in.Timestamp != nil {
+		// The zero time ("0001-01-01T00:00:00Z") is what an unset field of many
+		// languages encodes to: refused rather than silently replaced, as is any
+		// time before the Unix epoch, which signature schemes cannot carry.
+		if in.Timestamp.Before(time.Unix(0, 0)) {
+			return p, hookline.Invalid("timestamp", "must be on or after 1970-01-01T00:00:00Z (leave it out to use the time of publishing)")
+		}
 		p.Timestamp = in.Timestamp.UTC().Truncate(time.Millisecond)
 	}
 	return p, nil
@@ -128,7 +134,7 @@ func (h *handler) eventList(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newPage(list, lp.Limit, func(e hookline.Event) string { return e.ID }))
+	writePage(h, w, r, list, lp.Limit, func(e hookline.Event) string { return e.ID })
 }
 
 // eventWithDeliveries is GET /v1/events/{id}.

@@ -105,6 +105,10 @@ func problemOf(err error) problem {
 		p.Status, p.Type, p.Detail = http.StatusConflict, "urn:hookline:problem:conflict", "an object with that identifier already exists"
 	case errors.Is(err, hookline.ErrLimitReached):
 		p.Status, p.Type, p.Detail = http.StatusUnprocessableEntity, "urn:hookline:problem:limit", err.Error()
+	case errors.Is(err, delivery.ErrTestBusy):
+		p.Status, p.Type = http.StatusTooManyRequests, "urn:hookline:problem:rate-limited"
+		p.Detail = "too many test sends are in flight (at most 2 to one webhook, 16 in all); retry when they have finished"
+		p.RetryAfter = 2
 	case errors.Is(err, hookline.ErrUnavailable):
 		p.Status, p.Type, p.Detail = http.StatusServiceUnavailable, "urn:hookline:problem:unavailable", "storage is unavailable; retry shortly"
 		p.RetryAfter = 1
@@ -120,20 +124,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// page is the shape of every list response.
+// page is the shape of every list response (written by writePage).
 type page[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor"`
-}
-
-// newPage builds a page; the cursor is the last item's key when the page is full.
-func newPage[T any](items []T, limit int, key func(T) string) page[T] {
-	p := page[T]{Items: items}
-	if p.Items == nil {
-		p.Items = []T{}
-	}
-	if len(items) == limit && limit > 0 {
-		p.NextCursor = key(items[len(items)-1])
-	}
-	return p
 }

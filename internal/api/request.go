@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -16,16 +18,20 @@ import (
 // maxBodyBytes bounds request bodies other than event publishing.
 const maxBodyBytes = 1 << 20
 
-// decode reads a JSON object into v, refusing unknown fields and trailing data,
-// with errors that name the field at fault.
+// decode reads a JSON object into v, refusing unknown fields, trailing data and
+// text that decoding would silently change (checkText), with errors that name
+// the field at fault.
 func decode(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return err
+		return readError(err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errStatus(http.StatusBadRequest, "bad-request", "request body is empty; send a JSON object")
+	}
+	if err := checkText(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -36,6 +42,24 @@ func decode(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 		return errStatus(http.StatusBadRequest, "bad-request", "request body has data after the JSON object")
 	}
 	return nil
+}
+
+// readError says why a request body could not be read. All of it is the
+// client's doing (a body shorter than its Content-Length, broken chunked
+// encoding, a client gone, or one too slow for the read timeout), so none of it
+// is a 500.
+func readError(err error) error {
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return errStatus(http.StatusRequestTimeout, "request-timeout", "the request body did not arrive within the server's read timeout")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errStatus(http.StatusBadRequest, "bad-request", "the request body ended before its announced length (or its last chunk)")
+	}
+	return errStatus(http.StatusBadRequest, "bad-request", "the request body could not be read: "+err.Error())
 }
 
 func decodeError(err error) error {

@@ -90,7 +90,7 @@ func New(o Options) http.Handler {
 		}
 		h.error(w, r, errStatus(http.StatusNotFound, "not-found", fmt.Sprintf("no route %s %s; see /docs", r.Method, r.URL.Path)))
 	})
-	return mux
+	return writeDeadline(o.Config.WriteTimeout, canonicalPaths(mux))
 }
 
 // allowedMethods returns the methods the routes table serves at r's path. The

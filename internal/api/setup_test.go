@@ -30,6 +30,7 @@ import (
 // bootstrap admin key.
 type fixture struct {
 	url    string
+	addr   string // host:port, for raw connections
 	admin  string
 	store  store.Store
 	hasher *apikey.Hasher
@@ -54,6 +55,8 @@ func testConfig() config.Config {
 		MaxWebhooksPerTenant: 50,
 		TenantKeyRateLimit:   1000,
 		ResponseBodyLimit:    4096,
+		ReadTimeout:          60 * time.Second,
+		WriteTimeout:         30 * time.Second,
 	}
 }
 
@@ -100,11 +103,13 @@ func setup(t *testing.T, opts ...func(*config.Config)) *fixture {
 		}
 	}
 
-	srv := httptest.NewUnstartedServer(api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher}))
-	srv.Config.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	handler := api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher})
+	srv := httptest.NewUnstartedServer(handler)
+	srv.Config = api.NewHTTPServer(handler, api.ServerOptions{ReadTimeout: cfg.ReadTimeout, Logger: log})
+	srv.Listener = api.NewListener(srv.Listener)
 	srv.Start()
 
-	fx := &fixture{url: srv.URL, admin: admin, store: s, hasher: hasher, logs: logs, client: srv.Client(), secrets: map[string]bool{admin: true}}
+	fx := &fixture{url: srv.URL, addr: srv.Listener.Addr().String(), admin: admin, store: s, hasher: hasher, logs: logs, client: srv.Client(), secrets: map[string]bool{admin: true}}
 	t.Cleanup(func() {
 		srv.Close()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

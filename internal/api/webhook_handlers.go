@@ -111,10 +111,14 @@ func validateWebhookFields(w *hookline.Webhook, prof *profile.Profile) error {
 	if w.Headers == nil {
 		w.Headers = map[string]string{}
 	}
-	if len(w.Headers) > 20 {
-		return hookline.Invalid("headers", "at most 20 headers")
+	if len(w.Headers) > maxHeaders {
+		return hookline.Invalid("headers", "at most %d headers", maxHeaders)
 	}
+	size := 0
 	for k, v := range w.Headers {
+		if size += len(k) + len(v); size > maxHeadersBytes {
+			return hookline.Invalid("headers", "at most %d bytes of names and values in all", maxHeadersBytes)
+		}
 		if !validHeaderName(k) {
 			return hookline.Invalid("headers", "%q is not a valid header name", k)
 		}
@@ -128,11 +132,29 @@ func validateWebhookFields(w *hookline.Webhook, prof *profile.Profile) error {
 	if w.Metadata == nil {
 		w.Metadata = map[string]string{}
 	}
-	if len(w.Metadata) > 50 {
-		return hookline.Invalid("metadata", "at most 50 keys")
+	if len(w.Metadata) > maxMetadataKeys {
+		return hookline.Invalid("metadata", "at most %d keys", maxMetadataKeys)
+	}
+	for k, v := range w.Metadata {
+		if k == "" || len(k) > maxMetadataKey {
+			return hookline.Invalid("metadata", "keys must be 1 to %d bytes; %.20q… is not", maxMetadataKey, k)
+		}
+		if len(v) > maxMetadataValue {
+			return hookline.Invalid("metadata", "the value of %q must be at most %d bytes", k, maxMetadataValue)
+		}
 	}
 	return nil
 }
+
+// Limits on a webhook's custom headers and metadata, which every read of it
+// returns: they bound the size of a webhook, and so of a page of them.
+const (
+	maxHeaders       = 20
+	maxHeadersBytes  = 16 << 10 // names and values together; one value is at most 4096 bytes
+	maxMetadataKeys  = 50
+	maxMetadataKey   = 64
+	maxMetadataValue = 512
+)
 
 func validHeaderName(s string) bool {
 	if s == "" || len(s) > 256 {
@@ -277,7 +299,7 @@ func (h *handler) webhookList(w http.ResponseWriter, r *http.Request) {
 	for i := range list {
 		views[i] = webhookView(&list[i], r, false)
 	}
-	writeJSON(w, http.StatusOK, newPage(views, lp.Limit, func(v *hookline.Webhook) string { return v.ID }))
+	writePage(h, w, r, views, lp.Limit, func(v *hookline.Webhook) string { return v.ID })
 }
 
 func (h *handler) webhookReplace(w http.ResponseWriter, r *http.Request) { h.webhookUpdate(w, r, true) }
@@ -354,6 +376,7 @@ func (h *handler) webhookTest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := h.engine.Test(r.Context(), wh)
+	h.extendWriteDeadline(w) // the send may have taken the profile's whole timeout
 	if err != nil {
 		h.error(w, r, err)
 		return
@@ -408,7 +431,7 @@ func (h *handler) webhookLogs(w http.ResponseWriter, r *http.Request) {
 	for i := range attempts {
 		items[i] = logEntry(&attempts[i])
 	}
-	writeJSON(w, http.StatusOK, newPage(items, lp.Limit, func(it logItem) string { return it.ID }))
+	writePage(h, w, r, items, lp.Limit, func(it logItem) string { return it.ID })
 }
 
 // rotateInput is the body of POST /v1/webhooks/{id}/rotate-secret.

@@ -80,15 +80,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		engine.Shutdown(context.Background())
 		return err
 	}
-	srv := &http.Server{
-		Handler:           api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := api.NewHTTPServer(api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher}),
+		api.ServerOptions{ReadTimeout: cfg.ReadTimeout, Logger: log})
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(api.NewListener(ln)) }()
 	go purgeLoop(ctx, s, cfg, log)
 	if cfg.PprofAddr != "" {
 		stop, err := servePprof(cfg.PprofAddr, log)

@@ -37,6 +37,8 @@ type Config struct {
 	ResponseBodyLimit    int
 	Retention            time.Duration
 	ShutdownTimeout      time.Duration
+	ReadTimeout          time.Duration
+	WriteTimeout         time.Duration
 	SQLiteSynchronous    string
 	PGMaxConns           int
 	LogLevel             string
@@ -116,6 +118,8 @@ var options = []option{
 	{"auto-disable-after", "24h", "how long a webhook must have gone without a success before the auto-disable rule applies", false, durationSetter(func(c *Config) *time.Duration { return &c.AutoDisableAfter }, 0)},
 	{"response-body-limit", "4096", "bytes of a receiver's response body kept in the logs", false, intSetter(func(c *Config) *int { return &c.ResponseBodyLimit }, 0)},
 	{"retention", "720h", "events and attempts older than this are purged in the background; 0 keeps everything", false, durationSetter(func(c *Config) *time.Duration { return &c.Retention }, 0)},
+	{"read-timeout", "60s", "time limit for a client to send a whole request, body included (slower gets 408)", false, durationSetter(func(c *Config) *time.Duration { return &c.ReadTimeout }, time.Second)},
+	{"write-timeout", "30s", "time limit for writing one answer, from the start of the request (a test send's own time is not counted); a client that does not read is cut off", false, durationSetter(func(c *Config) *time.Duration { return &c.WriteTimeout }, time.Second)},
 	{"shutdown-timeout", "35s", "on SIGINT/SIGTERM, how long to wait for attempts in flight before giving up on them", false, durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, 0)},
 	{"sqlite-synchronous", "FULL", "SQLite durability: FULL (an acknowledged event survives power loss) or NORMAL (survives a crash of the process, not of the machine; faster)", false, func(c *Config, v string) error {
 		v = strings.ToUpper(v)
