@@ -45,6 +45,21 @@ func (h *handler) storedView(sp *hookline.Profile) (profileView, error) {
 	return profileView{Name: sp.Name, Source: profile.SourceAPI, Definition: p.Definition, CreatedAt: &sp.CreatedAt, UpdatedAt: &sp.UpdatedAt}, nil
 }
 
+// shownTo hides, from a key without the admin scope, the values of the
+// credential-bearing headers a profile sends (hookline.SensitiveHeader): a
+// profile is the product's configuration, which webhooks:read keys, tenant
+// keys among them, can read. Admin keys, the only ones that edit profiles, see
+// them whole, so an edit of a read never stores the placeholder.
+func (v profileView) shownTo(r *http.Request) profileView {
+	if v.Definition == nil || apiKey(r).Allows(hookline.ScopeAdmin) {
+		return v
+	}
+	d := *v.Definition
+	d.Headers = hookline.MaskHeaders(d.Headers)
+	v.Definition = &d
+	return v
+}
+
 // canEditProfiles: profiles are the product's configuration, like the event type
 // catalogue; only an admin key without tenant restriction may change them.
 func canEditProfiles(r *http.Request) error {
@@ -83,7 +98,7 @@ func (h *handler) parseDefinition(name string, raw json.RawMessage) (*profile.De
 func (h *handler) profileList(w http.ResponseWriter, r *http.Request) {
 	items := []profileView{}
 	for _, p := range h.profiles.FixedProfiles() {
-		items = append(items, fixedView(p))
+		items = append(items, fixedView(p).shownTo(r))
 	}
 	stored, err := h.store.ProfileList(r.Context())
 	if err != nil {
@@ -96,7 +111,7 @@ func (h *handler) profileList(w http.ResponseWriter, r *http.Request) {
 			h.error(w, r, err)
 			return
 		}
-		items = append(items, v)
+		items = append(items, v.shownTo(r))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": ""})
 }
@@ -104,7 +119,7 @@ func (h *handler) profileList(w http.ResponseWriter, r *http.Request) {
 func (h *handler) profileGet(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if p, ok := h.profiles.Fixed(name); ok {
-		writeJSON(w, http.StatusOK, fixedView(p))
+		writeJSON(w, http.StatusOK, fixedView(p).shownTo(r))
 		return
 	}
 	sp, err := h.store.ProfileGet(r.Context(), name)
@@ -117,7 +132,7 @@ func (h *handler) profileGet(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, v.shownTo(r))
 }
 
 func (h *handler) profileCreate(w http.ResponseWriter, r *http.Request) {

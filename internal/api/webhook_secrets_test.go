@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -95,5 +96,27 @@ func TestWebhookCredentialHeaders(t *testing.T) {
 		if h, _ := it["request_headers"].(map[string]any); h["Authorization"] != "[redacted]" {
 			t.Errorf("the log shows request header Authorization %v, want it masked", h["Authorization"])
 		}
+	}
+}
+
+// A credential a profile sends in a static header is hidden from keys that
+// can read profiles but not edit them (tenant keys among them).
+func TestProfileCredentialHeaders(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.secrets["Bearer product-wide-credential"] = true
+	def := obj{"headers": obj{"Authorization": "Bearer product-wide-credential", "User-Agent": "Acme/1"}}
+	fx.do(t, "POST", "/v1/profiles", fx.admin, obj{"name": "withcred", "definition": def}).must(t, http.StatusCreated)
+	_, reader := fx.createKey(t, obj{"name": "r", "scopes": []string{"webhooks:read"}, "tenant": "acme"})
+	for _, r := range []response{
+		fx.do(t, "GET", "/v1/profiles/withcred", reader, nil).must(t, http.StatusOK),
+		fx.do(t, "GET", "/v1/profiles", reader, nil).must(t, http.StatusOK),
+	} {
+		if strings.Contains(string(r.raw), "product-wide-credential") || !strings.Contains(string(r.raw), `"Acme/1"`) {
+			t.Errorf("a tenant key reads %s, want Authorization masked and User-Agent shown", r.raw)
+		}
+	}
+	if r := fx.do(t, "GET", "/v1/profiles/withcred", fx.admin, nil).must(t, http.StatusOK); !strings.Contains(string(r.raw), "product-wide-credential") {
+		t.Errorf("an admin key reads %s, want the header whole (admins edit profiles)", r.raw)
 	}
 }
