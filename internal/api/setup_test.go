@@ -21,6 +21,7 @@ import (
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/postgres/pgtest"
 	"github.com/hookline/hookline/internal/store/sqlite/sqlitetest"
 	"github.com/hookline/hookline/internal/testkit"
 )
@@ -60,15 +61,47 @@ func testConfig() config.Config {
 	}
 }
 
-// setup starts a Hookline whose Config is testConfig changed by each of opts.
-func setup(t *testing.T, opts ...func(*config.Config)) *fixture {
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// setupFunc starts a Hookline whose Config is testConfig changed by each of opts.
+type setupFunc func(t testing.TB, opts ...func(*config.Config)) *fixture
+
+// setup starts a Hookline on SQLite.
+func setup(t testing.TB, opts ...func(*config.Config)) *fixture {
+	t.Helper()
+	return setupOn(t, func(t testing.TB) store.Store { return sqlitetest.Open(t) }, opts...)
+}
+
+// onEachDriver runs test once per storage driver, in parallel subtests, for
+// the tests whose behaviour rests on what the store keeps.
+func onEachDriver(t *testing.T, test func(t *testing.T, setup setupFunc)) {
+	t.Parallel()
+	for _, d := range []struct {
+		name string
+		open func(testing.TB) store.Store
+	}{
+		{"sqlite", func(t testing.TB) store.Store { return sqlitetest.Open(t) }},
+		{"postgres", func(t testing.TB) store.Store { return pgtest.Open(t) }},
+	} {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, func(t testing.TB, opts ...func(*config.Config)) *fixture {
+				t.Helper()
+				return setupOn(t, d.open, opts...)
+			})
+		})
+	}
+}
+
+// setupOn starts a Hookline on a store that open returns.
+func setupOn(t testing.TB, open func(testing.TB) store.Store, opts ...func(*config.Config)) *fixture {
 	t.Helper()
 	cfg := testConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
 	ctx := context.Background()
-	s := sqlitetest.Open(t)
+	s := open(t)
 
 	logs := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -129,7 +162,7 @@ func setup(t *testing.T, opts ...func(*config.Config)) *fixture {
 
 // checkNoSecretsLogged fails the test if any webhook secret or API key the test
 // saw appears in the server's log (SPEC §6: neither is ever logged).
-func (fx *fixture) checkNoSecretsLogged(t *testing.T) {
+func (fx *fixture) checkNoSecretsLogged(t testing.TB) {
 	t.Helper()
 	logged := fx.logs.String()
 	fx.mu.Lock()
