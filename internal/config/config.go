@@ -72,7 +72,7 @@ var options = []option{
 		c.DB = v
 		return nil
 	}},
-	{"admin-key", "", "admin API key installed on an empty database (otherwise one is generated and printed once)", true, func(c *Config, v string) error {
+	{"admin-key", "", "an admin API key that works while it is set, stored at every start (when unset, one is generated and printed on the first start)", true, func(c *Config, v string) error {
 		if v != "" && len(v) < 16 {
 			return errors.New("must be at least 16 characters")
 		}
