@@ -59,6 +59,10 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemOf(err)
 	if p.Status >= 500 {
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+	} else {
+		// The client's doing (a bad body, a body that could not be read, a
+		// missing scope): worth seeing when debugging a client, not an error.
+		h.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", p.Status, "detail", p.Detail)
 	}
 	if p.Status == http.StatusUnauthorized {
 		// RFC 9110 §15.5.2: a 401 must carry a challenge.
