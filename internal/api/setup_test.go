@@ -21,6 +21,7 @@ import (
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/drivertest"
 	"github.com/hookline/hookline/internal/store/postgres/pgtest"
 	"github.com/hookline/hookline/internal/store/sqlite/sqlitetest"
 	"github.com/hookline/hookline/internal/testkit"
@@ -75,22 +76,12 @@ func setup(t testing.TB, opts ...func(*config.Config)) *fixture {
 // onEachDriver runs test once per storage driver, in parallel subtests, for
 // the tests whose behaviour rests on what the store keeps.
 func onEachDriver(t *testing.T, test func(t *testing.T, setup setupFunc)) {
-	t.Parallel()
-	for _, d := range []struct {
-		name string
-		open func(testing.TB) store.Store
-	}{
-		{"sqlite", func(t testing.TB) store.Store { return sqlitetest.Open(t) }},
-		{"postgres", func(t testing.TB) store.Store { return pgtest.Open(t) }},
-	} {
-		t.Run(d.name, func(t *testing.T) {
-			t.Parallel()
-			test(t, func(t testing.TB, opts ...func(*config.Config)) *fixture {
-				t.Helper()
-				return setupOn(t, d.open, opts...)
-			})
+	drivertest.Each(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		test(t, func(t testing.TB, opts ...func(*config.Config)) *fixture {
+			t.Helper()
+			return setupOn(t, open, opts...)
 		})
-	}
+	})
 }
 
 // setupOn starts a Hookline on a store that open returns.

@@ -11,27 +11,15 @@ import (
 
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/drivertest"
 	"github.com/hookline/hookline/internal/store/postgres/pgtest"
-	"github.com/hookline/hookline/internal/store/sqlite/sqlitetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // onEachDriver runs test on a fresh SQLite store and a fresh PostgreSQL one.
 func onEachDriver(t *testing.T, test func(t *testing.T, s store.Store)) {
-	t.Parallel()
-	for _, d := range []struct {
-		name string
-		open func(testing.TB) store.Store
-	}{
-		{"sqlite", func(t testing.TB) store.Store { return sqlitetest.Open(t) }},
-		{"postgres", func(t testing.TB) store.Store { return pgtest.Open(t) }},
-	} {
-		t.Run(d.name, func(t *testing.T) {
-			t.Parallel()
-			test(t, d.open(t))
-		})
-	}
+	drivertest.Each(t, func(t *testing.T, open func(testing.TB) store.Store) { test(t, open(t)) })
 }
 
 func newHasher(t *testing.T, seed string) *Hasher {

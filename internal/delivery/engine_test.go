@@ -20,8 +20,8 @@ import (
 
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/store/drivertest"
 	"github.com/hookline/hookline/internal/store/postgres/pgtest"
-	"github.com/hookline/hookline/internal/store/sqlite/sqlitetest"
 	"github.com/hookline/hookline/webhook"
 )
 
@@ -38,29 +38,15 @@ type fixture struct {
 // setupFunc opens a fixture on the driver a test runs on.
 type setupFunc func(t *testing.T) *fixture
 
-// drivers are the storage drivers every engine test runs on, so that the
-// engine's behaviour is the same on both.
-var drivers = []struct {
-	name string
-	open func(testing.TB) store.Store
-}{
-	{"sqlite", func(t testing.TB) store.Store { return sqlitetest.Open(t) }},
-	{"postgres", func(t testing.TB) store.Store { return pgtest.Open(t) }},
-}
-
 // onEachDriver runs test once per storage driver, in parallel subtests; the
 // setup it is given opens a fresh store of that driver each time it is called.
 func onEachDriver(t *testing.T, test func(t *testing.T, setup setupFunc)) {
-	t.Parallel()
-	for _, d := range drivers {
-		t.Run(d.name, func(t *testing.T) {
-			t.Parallel()
-			test(t, func(t *testing.T) *fixture {
-				t.Helper()
-				return &fixture{store: d.open(t)}
-			})
+	drivertest.Each(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		test(t, func(t *testing.T) *fixture {
+			t.Helper()
+			return &fixture{store: open(t)}
 		})
-	}
+	})
 }
 
 // shared is the fixture's store as another process would see it: an engine
@@ -180,6 +166,22 @@ func (f *fixture) opsEvents(t *testing.T, typ string) []hookline.Event {
 	}
 	slices.Reverse(es)
 	return es
+}
+
+// firstFailedEvent waits for the first delivery.failed event and returns its
+// data, decoded and as stored.
+func (f *fixture) firstFailedEvent(t *testing.T) (opsData, json.RawMessage) {
+	t.Helper()
+	var evs []hookline.Event
+	waitFor(t, 5*time.Second, "a delivery.failed event", func() bool {
+		evs = f.opsEvents(t, hookline.EventDeliveryFailed)
+		return len(evs) > 0
+	})
+	var data opsData
+	if err := json.Unmarshal(evs[0].Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	return data, evs[0].Data
 }
 
 func publish(t *testing.T, e *Engine, ps ...PublishParams) []store.EventInsertResult {
@@ -680,15 +682,7 @@ func TestScheduleExhausted(t *testing.T) {
 		if as := f.attempts(t, d.ID); len(as) != 3 || as[2].ResponseBody != "boom" {
 			t.Errorf("attempts: got %d (last body %q), want 3 with body boom", len(as), as[len(as)-1].ResponseBody)
 		}
-		var evs []hookline.Event
-		waitFor(t, 5*time.Second, "a delivery.failed event", func() bool {
-			evs = f.opsEvents(t, hookline.EventDeliveryFailed)
-			return len(evs) > 0
-		})
-		var data opsData
-		if err := json.Unmarshal(evs[0].Data, &data); err != nil {
-			t.Fatal(err)
-		}
+		data, _ := f.firstFailedEvent(t)
 		want := opsData{DeliveryID: d.ID, WebhookID: wh.ID, EventID: ev.ID, EventType: "a.b", Tenant: "acme",
 			Attempts: 3, LastHTTPStatus: 500, LastError: "HTTP 500"}
 		if data != want {

@@ -206,17 +206,9 @@ func TestHostileReceiverIsCapped(t *testing.T) {
 					}
 				}
 
-				var evs []hookline.Event
-				waitFor(t, 5*time.Second, "a delivery.failed event", func() bool {
-					evs = f.opsEvents(t, hookline.EventDeliveryFailed)
-					return len(evs) > 0
-				})
-				var data opsData
-				if err := json.Unmarshal(evs[0].Data, &data); err != nil {
-					t.Fatal(err)
-				}
+				data, raw := f.firstFailedEvent(t)
 				checkErrorCap(t, "delivery.failed last_error", data.LastError)
-				if n := len(evs[0].Data); n > 2*maxErrorBytes {
+				if n := len(raw); n > 2*maxErrorBytes {
 					t.Errorf("delivery.failed data: got %d bytes, want at most %d", n, 2*maxErrorBytes)
 				}
 
