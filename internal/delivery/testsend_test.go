@@ -47,7 +47,7 @@ func TestTestSendsAreBounded(t *testing.T) {
 				f := setup(t)
 				e := f.start(t)
 				hold := make(chan struct{})
-				rcv := newReceiver(t, reply{status: http.StatusOK, wait: hold}, reply{status: http.StatusOK})
+				rcv := newReceiver(t, reply{status: http.StatusOK, wait: hold}) // every request held until hold closes
 				var whs []*hookline.Webhook
 				for range tt.webhooks {
 					wh := f.webhook(t, rcv.URL)
