@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -69,7 +70,7 @@ func TestMultiNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("RateLimitAcrossNodes", func(t *testing.T) { testRateLimitAcrossNodes(t, nodes) })
-	t.Run("OrderAcrossNodes", func(t *testing.T) { testOrderAcrossNodes(t, nodes, secret, verifier) })
+	t.Run("OrderAcrossNodes", func(t *testing.T) { testOrderAcrossNodes(t, nodes, secret, verifier, db) })
 	// slow gets every event and takes 10-20 ms over each request, which widens
 	// the window in which two nodes could both be sending one event; sluggish
 	// gets three events in four and takes 200-400 ms, so that the killed node has
@@ -338,14 +339,15 @@ func reportNodeRun(t *testing.T, name string, rc *timedReceiver, accepted map[st
 // after the other as fast as it can, each through the next node; they must be
 // delivered in the order they were published, although consecutive events often
 // get their ids in the same millisecond on different nodes.
-func testOrderAcrossNodes(t *testing.T, nodes []*server, secret string, verifier *webhook.Standard) {
+func testOrderAcrossNodes(t *testing.T, nodes []*server, secret string, verifier *webhook.Standard, db string) {
 	const events = 600
 	rc := newTimedReceiver(verifier, true, nil, nil)
 	recv := httptest.NewServer(rc)
 	t.Cleanup(recv.Close)
+	var wh webhookCreated
 	nodes[0].mustDo(http.MethodPost, "/v1/webhooks", map[string]any{
 		"url": recv.URL + "/chain", "events": []string{"chain.*"}, "tenant": "acme", "secret": secret, "ordered": true,
-	}, &webhookCreated{}, http.StatusCreated)
+	}, &wh, http.StatusCreated)
 	pub := newClusterPublisher(nodes, func(int) string { return "chain.step" })
 	pub.prefix = "chain"
 	began := time.Now()
@@ -362,9 +364,65 @@ func testOrderAcrossNodes(t *testing.T, nodes []*server, secret string, verifier
 	}
 	if len(lost) > 0 {
 		t.Errorf("%d accepted events never delivered, e.g. %v", len(lost), lost[:min(10, len(lost))])
+		dumpOrderedState(t, db, wh.ID, nodes)
 	}
 	for _, b := range bad[:min(10, len(bad))] {
 		t.Error(b)
+	}
+}
+
+// dumpOrderedState logs, for a stalled ordered webhook, its oldest pending
+// deliveries and those holding a lease, what the database is doing, and each
+// node's queue, so that a stall in CI can be told apart from a slow machine.
+func dumpOrderedState(t *testing.T, db, webhookID string, nodes []*server) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Logf("dump: %v", err)
+		return
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `(SELECT id, seq, status, coalesce(lease_token, ''), coalesce(next_attempt_at::text, ''), attempts
+			FROM deliveries WHERE webhook_id = $1 AND status = 'pending' ORDER BY seq LIMIT 3)
+		UNION ALL (SELECT id, seq, status, coalesce(lease_token, ''), coalesce(next_attempt_at::text, ''), attempts
+			FROM deliveries WHERE webhook_id = $1 AND lease_token IS NOT NULL ORDER BY seq LIMIT 5)`, webhookID)
+	if err == nil {
+		for rows.Next() {
+			var id, status, token, next string
+			var seq int64
+			var attempts int
+			if rows.Scan(&id, &seq, &status, &token, &next, &attempts) == nil {
+				t.Logf("delivery %s seq %d %s lease %q next %s attempts %d", id, seq, status, token, next, attempts)
+			}
+		}
+		rows.Close()
+	}
+	rows, err = conn.Query(ctx, `SELECT coalesce(state, ''), coalesce(wait_event_type || '/' || wait_event, ''),
+		coalesce(extract(epoch from now() - xact_start), 0)::float8, left(query, 120)
+		FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err == nil {
+		for rows.Next() {
+			var state, wait, q string
+			var age float64
+			if rows.Scan(&state, &wait, &age, &q) == nil {
+				t.Logf("backend %s %s xact %.1fs: %s", state, wait, age, strings.Join(strings.Fields(q), " "))
+			}
+		}
+		rows.Close()
+	}
+	for i, n := range nodes {
+		resp, err := http.Get(n.url("/metrics"))
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "hookline_delivery_queue_in_use") || strings.HasPrefix(line, "hookline_deliveries_deferred_total") {
+				t.Logf("node %d: %s", i, line)
+			}
+		}
 	}
 }
 
