@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -52,17 +53,37 @@ var (
 	errNotFound     = errStatus(http.StatusNotFound, "not-found", "no such object")
 )
 
+// Messages of the log lines h.error writes. The handler's logger throttles
+// each (logthrottle): in an outage every request fails alike.
+const (
+	msgUnavailable = "storage unavailable; answering 503"
+	msgFailed      = "request failed"
+)
+
+// statusClientClosed is what a request whose client went away is answered and
+// counted as, nginx's 499: nobody reads it.
+const statusClientClosed = 499
+
 // error is the one place an error becomes a response: known errors get their
 // status and a message a person can act on; anything else is a 500 whose cause
 // is logged, never shown.
 func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemOf(err)
-	if p.Status >= 500 {
-		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
-	} else {
+	switch {
+	case p.Status < 500:
 		// The client's doing (a bad body, a body that could not be read, a
 		// missing scope): worth seeing when debugging a client, not an error.
 		h.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", p.Status, "detail", p.Detail)
+	case r.Context().Err() != nil || errors.Is(err, context.Canceled):
+		// The client gave up (its timeout, a closed connection) and what
+		// failed after that failed for it: not the server's error.
+		p = problem{Type: "urn:hookline:problem:client-closed", Title: "Client Closed Request", Status: statusClientClosed,
+			Detail: "the client went away before the answer"}
+		h.log.Debug("client went away", "method", r.Method, "path", r.URL.Path, "err", err)
+	case errors.Is(err, hookline.ErrUnavailable):
+		h.log.Error(msgUnavailable, "method", r.Method, "path", r.URL.Path, "err", err)
+	default:
+		h.log.Error(msgFailed, "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
 	}
 	if p.Status == http.StatusUnauthorized {
 		// RFC 9110 §15.5.2: a 401 must carry a challenge.

@@ -16,6 +16,7 @@ import (
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/logthrottle"
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store"
@@ -65,6 +66,9 @@ func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	// In an outage every request fails alike: a line at once, then a count
+	// every few seconds, not one line per request.
+	o.Logger = logthrottle.Wrap(o.Logger, logthrottle.Options{Level: slog.LevelWarn})
 	if o.Hasher == nil {
 		panic("api: Options.Hasher is required")
 	}
@@ -122,6 +126,10 @@ func (h *handler) wrap(rt route) http.Handler {
 			}
 			h.metrics.HTTPRequests.WithLabelValues(rt.pattern, fmt.Sprint(sw.status)).Inc()
 			h.metrics.HTTPDuration.WithLabelValues(rt.pattern).Observe(time.Since(start).Seconds())
+			if sw.status < 300 && r.Method != http.MethodGet && r.Method != http.MethodHead {
+				// A write went through: storage is back, if it was away.
+				logthrottle.Resolved(r.Context(), h.log, msgUnavailable, "storage is available again; requests succeed")
+			}
 		}()
 		if rt.scope == "" {
 			rt.handle(h, sw, r)

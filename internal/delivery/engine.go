@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/logthrottle"
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store"
@@ -135,9 +136,12 @@ func New(o Options) *Engine {
 		}
 		o.Profiles = reg
 	}
+	// In an outage each claim and each completion fails alike: a line at once,
+	// then a count every few seconds, not one line per failure.
+	logger := logthrottle.Wrap(o.Logger.With("component", "delivery"), logthrottle.Options{})
 	e := &Engine{
 		o:     o,
-		log:   o.Logger.With("component", "delivery"),
+		log:   logger,
 		cache: newWebhookCache(o.Store, 5*time.Second),
 		jobs:  make(chan job, o.QueueSize),
 		wake:  make(chan struct{}, 1),
@@ -178,14 +182,19 @@ func (e *Engine) Profiles() *profile.Registry { return e.o.Profiles }
 
 // Start launches the workers and the claim loop. On a single-node store it first
 // frees every lease left by a previous process, so work a crash interrupted
-// resumes at once instead of when the lease would have expired.
+// resumes at once instead of when the lease would have expired. When storage
+// cannot be written (a full disk) it starts all the same, so that the API
+// answers 503 rather than nothing: those leases then run out, and their
+// deliveries are claimed again once storage takes writes.
 func (e *Engine) Start(ctx context.Context) error {
 	if e.o.Store.SingleNode() {
 		n, err := e.o.Store.DeliveryReleaseAll(ctx, e.o.Now())
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrUnavailable):
+			e.log.Warn("cannot free the deliveries left in flight by a previous run; they resume when their leases end", "lease", e.o.Lease, "err", err)
+		case err != nil:
 			return err
-		}
-		if n > 0 {
+		case n > 0:
 			e.log.Info("resuming deliveries left in flight by a previous run", "count", n)
 		}
 	}
@@ -364,6 +373,9 @@ func (e *Engine) claimLoop(ctx context.Context) {
 	}
 }
 
+// msgClaimFailed is logged, throttled, while claims fail.
+const msgClaimFailed = "claiming due deliveries failed; will retry"
+
 // claimDue claims due deliveries until none is left or the queue is full.
 func (e *Engine) claimDue(ctx context.Context) {
 	for ctx.Err() == nil {
@@ -383,10 +395,11 @@ func (e *Engine) claimDue(ctx context.Context) {
 		e.give(n - len(claimed))
 		if err != nil {
 			if ctx.Err() == nil {
-				e.log.Error("claiming due deliveries failed; will retry", "err", err)
+				e.log.Error(msgClaimFailed, "err", err)
 			}
 			return
 		}
+		logthrottle.Resolved(ctx, e.log, msgClaimFailed, "claiming due deliveries works again")
 		if !e.push(claimed, now.Add(e.o.Lease)) {
 			return
 		}

@@ -20,11 +20,17 @@ const migrationLock int64 = 0x686f6f6b6c696e65
 // Migrate applies the embedded migrations not yet applied, in order, each in its
 // own transaction under a transaction-level advisory lock: a node that starts
 // while another migrates waits, then finds the work done. PostgreSQL's DDL is
-// transactional, so a failed migration leaves nothing behind.
+// transactional, so a failed migration leaves nothing behind. On a current
+// schema it only reads, so that a node starts while the database refuses
+// writes (a full disk, a standby being promoted), and answers 503 until it can
+// write.
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := store.ReadMigrations(migrations)
 	if err != nil {
 		return err
+	}
+	if s.migrated(ctx, ms) {
+		return nil
 	}
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
@@ -63,4 +69,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// migrated tells whether every migration of ms is applied already. It is false
+// when it cannot tell (no schema_migrations yet, or no answer), leaving it to
+// Migrate's transactions to create the table or report the error.
+func (s *Store) migrated(ctx context.Context, ms []store.Migration) bool {
+	versions := make([]int, len(ms))
+	for i, m := range ms {
+		versions[i] = m.Version
+	}
+	var n int
+	err := s.pool.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ANY($1)", versions).Scan(&n)
+	return err == nil && n == len(ms)
 }

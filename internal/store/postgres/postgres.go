@@ -133,17 +133,34 @@ func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // SQLSTATE codes interpretError knows.
 const (
 	codeUniqueViolation      = "23505"
-	codeTooManyConnections   = "53300"
-	codeAdminShutdown        = "57P01"
-	codeCrashShutdown        = "57P02"
-	codeCannotConnectNow     = "57P03"
+	codeReadOnlyTransaction  = "25006" // a standby, or a primary being demoted
 	codeCharacterNotInRepert = "22021" // a NUL byte in text
 	codeUntranslatableChar   = "22P05" // \u0000 in jsonb
+	codeSystemError          = "58000"
+	codeIOError              = "58030"
 )
+
+// unavailableCode tells whether a SQLSTATE says the server cannot do the work
+// now, whatever the work: a connection exception (class 08); a server shutting
+// down, starting up, in recovery, or ending sessions (57P01 to 57P05); one
+// short of disk, memory or connections (class 53, 53100 being a full disk);
+// an I/O or system error (58000, 58030); or a server that is (or has just
+// become) a read-only standby.
+func unavailableCode(code string) bool {
+	switch {
+	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "57P"), strings.HasPrefix(code, "53"):
+		return true
+	}
+	return code == codeSystemError || code == codeIOError || code == codeReadOnlyTransaction
+}
 
 // interpretError maps driver errors to the store's sentinels: no rows is
 // ErrNotFound, a unique violation ErrConflict, and a server that cannot be
-// reached, is shutting down or has no connection to spare ErrUnavailable.
+// reached, is shutting down or restarting, or has no room to spare
+// ErrUnavailable, as is a connection pgx found broken or has closed: the
+// caller may try again once the database is back. An error while a commit is
+// in flight is ErrUnavailable too, never success: the transaction may or may
+// not have committed, which a retry with the same idempotency key settles.
 func interpretError(err error) error {
 	if err == nil {
 		return nil
@@ -156,8 +173,7 @@ func interpretError(err error) error {
 		switch {
 		case pe.Code == codeUniqueViolation:
 			return fmt.Errorf("%w: %w", store.ErrConflict, err)
-		case strings.HasPrefix(pe.Code, "08"), pe.Code == codeTooManyConnections,
-			pe.Code == codeAdminShutdown, pe.Code == codeCrashShutdown, pe.Code == codeCannotConnectNow:
+		case unavailableCode(pe.Code):
 			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 		case pe.Code == codeCharacterNotInRepert, pe.Code == codeUntranslatableChar:
 			// PostgreSQL text cannot hold NUL characters, which JSON lets a
@@ -175,7 +191,11 @@ func interpretError(err error) error {
 		return fmt.Errorf("%w: %w", store.ErrUnavailable, err) // connect_timeout included
 	case errors.Is(err, context.DeadlineExceeded):
 		return err // the caller's deadline, not the server's fault
-	case errors.Is(err, puddle.ErrClosedPool), errors.As(err, &ne),
+	case errors.Is(err, pgconn.ErrConnClosed),
+		// Failed before anything reached the server (a connection found
+		// closed, a standby where a primary was wanted): retrying is safe.
+		pgconn.SafeToRetry(err),
+		errors.Is(err, puddle.ErrClosedPool), errors.As(err, &ne),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}

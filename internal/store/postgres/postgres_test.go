@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/secrets"
@@ -224,6 +226,19 @@ func TestInterpretError(t *testing.T) {
 		{"starting up", pgErr("57P03"), store.ErrUnavailable},
 		{"too many connections", pgErr("53300"), store.ErrUnavailable},
 		{"unexpected EOF", &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}, store.ErrUnavailable},
+		{"connection closed by pgx", pgconn.ErrConnClosed, store.ErrUnavailable},
+		{"connection closed, wrapped", fmt.Errorf("store: insert events: %w", pgconn.ErrConnClosed), store.ErrUnavailable},
+		{"use of a closed network connection", net.ErrClosed, store.ErrUnavailable},
+		{"closed pool", puddle.ErrClosedPool, store.ErrUnavailable},
+		{"protocol violation", pgErr("08P01"), store.ErrUnavailable},
+		{"database dropped", pgErr("57P04"), store.ErrUnavailable},
+		{"idle session timeout", pgErr("57P05"), store.ErrUnavailable},
+		{"disk full", pgErr("53100"), store.ErrUnavailable},
+		{"out of memory", pgErr("53200"), store.ErrUnavailable},
+		{"I/O error", pgErr("58030"), store.ErrUnavailable},
+		{"read-only standby", pgErr("25006"), store.ErrUnavailable},
+		{"query canceled", pgErr("57014"), nil},
+		{"invalid password", pgErr("28P01"), nil},
 		{"syntax error", pgErr("42601"), nil},
 		{"foreign key violation", pgErr("23503"), nil},
 		{"context canceled", context.Canceled, nil},

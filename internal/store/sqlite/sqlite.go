@@ -157,17 +157,27 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Migrate applies the embedded migrations not yet applied, in order, each in its
-// own transaction.
+// own transaction. On a current schema it only reads, so that a server starts
+// on a disk that is full or read-only, and answers 503 until it can write.
 func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
+		return fmt.Errorf("store: migrate: %w", interpretError(err))
 	}
 	ms, err := store.ReadMigrations(migrations)
 	if err != nil {
 		return err
 	}
+	applied, err := s.appliedMigrations(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", interpretError(err))
+	}
 	for _, m := range ms {
+		if applied[m.Version] {
+			continue
+		}
+		// Checked again in the write transaction: `hookline migrate` may run
+		// beside a starting server.
 		err = s.tx(ctx, func(tx wtx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(&n); err != nil {
@@ -187,6 +197,24 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// appliedMigrations returns the versions schema_migrations holds.
+func (s *Store) appliedMigrations(ctx context.Context) (map[int]bool, error) {
+	rows, err := s.w.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
 }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it.
@@ -279,7 +307,9 @@ func (s *Store) prepareWanted() {
 	}
 }
 
-// interpretError maps driver errors to the store's sentinels.
+// interpretError maps driver errors to the store's sentinels: no rows is
+// ErrNotFound, a unique violation ErrConflict, and a database that cannot be
+// used now (unavailableCode) ErrUnavailable.
 func interpretError(err error) error {
 	if err == nil {
 		return nil
@@ -289,14 +319,29 @@ func interpretError(err error) error {
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return fmt.Errorf("%w: %v", store.ErrConflict, err)
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
-			return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+		switch code := se.Code(); {
+		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE, code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
+		case unavailableCode(code):
+			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 		}
 	}
 	return err
+}
+
+// unavailableCode tells whether a result code says the database cannot be
+// used now, whatever the statement: locked by another process for longer than
+// the busy timeout, a disk that is full ("database or disk is full"), failing
+// (an I/O error) or read-only, or a file that cannot be opened. The driver
+// reports extended codes (SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED…), whose
+// low byte is the primary one.
+func unavailableCode(code int) bool {
+	switch code & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+		sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY:
+		return true
+	}
+	return false
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

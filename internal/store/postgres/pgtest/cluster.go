@@ -256,11 +256,12 @@ func (c *cluster) startPostgres(ctx context.Context, b binaries, port int) error
 	}
 }
 
-// stopPostgres shuts the server down the way an operator's restart does (pg_ctl's
-// fast mode: sessions are ended, then the server exits), keeping its data, and
-// waits until its process is gone.
-func (c *cluster) stopPostgres(ctx context.Context, b binaries) error {
-	out, err := b.command(ctx, b.pgCtl, "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "-t", "20", "stop").CombinedOutput()
+// stopPostgres shuts the server down with pg_ctl's mode: "fast", the way an
+// operator's restart does (sessions are ended, then the server exits), or
+// "immediate", as a crash would (sessions are cut, and the next start recovers
+// from the WAL). It keeps the data and waits until the process is gone.
+func (c *cluster) stopPostgres(ctx context.Context, b binaries, mode string) error {
+	out, err := b.command(ctx, b.pgCtl, "-D", filepath.Join(c.dir, "data"), "-m", mode, "-w", "-t", "20", "stop").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("pg_ctl stop: %v\n%s", err, out)
 	}

@@ -21,7 +21,7 @@ func (c *cluster) url(string) string { return "" }
 
 func (c *cluster) stop() {}
 
-func (c *cluster) stopPostgres(context.Context, binaries) error    { panic("unreachable") }
-func (c *cluster) restartPostgres(context.Context, binaries) error { panic("unreachable") }
+func (c *cluster) stopPostgres(context.Context, binaries, string) error { panic("unreachable") }
+func (c *cluster) restartPostgres(context.Context, binaries) error      { panic("unreachable") }
 
 func onSignals() {}

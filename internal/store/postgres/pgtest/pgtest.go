@@ -325,7 +325,19 @@ func (c *Cluster) Stop() error {
 	defer c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return c.c.stopPostgres(ctx, c.bins)
+	return c.c.stopPostgres(ctx, c.bins, "fast")
+}
+
+// Crash stops the server as pg_ctl's immediate mode does, the mode of
+// "pg_ctl restart -m immediate": every process quits at once, sessions are cut
+// without a goodbye, transactions in flight are lost, and the next Start
+// recovers from the WAL. It keeps the data and returns once the process is gone.
+func (c *Cluster) Crash() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return c.c.stopPostgres(ctx, c.bins, "immediate")
 }
 
 // Start starts the stopped server again on its port and returns once it accepts
