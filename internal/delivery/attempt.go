@@ -60,7 +60,11 @@ func (e *Engine) attempt(j job) signal {
 		ID: hookline.NewID(hookline.PrefixAttempt), DeliveryID: d.ID, WebhookID: wh.ID, EventID: j.event.ID,
 		EventType: j.event.Type, Tenant: j.event.Tenant, Number: d.Attempts + 1, StartedAt: now,
 	}
+	e.stalls.begin()
+	sendStart := time.Now()
 	resp, sent := e.send(e.sendCtx, prof, wh, j.event, d.ID, a)
+	sendEnd := time.Now()
+	e.stalls.end()
 	if e.sendCtx.Err() != nil {
 		// Aborted by a hard shutdown: not the receiver's fault, so no attempt counts.
 		e.keepForRelease(d.ID, j.token)
@@ -90,8 +94,17 @@ func (e *Engine) attempt(j job) signal {
 		done.AutoDisable = store.AutoDisableRule{Failures: pol.AutoDisable.Failures, After: pol.AutoDisable.After}
 		done.Ops = e.opsEvents(&done, d, wh)
 	}
-	e.complete(done, d, wh)
-	if !sent {
+	stale := e.complete(done, d, wh)
+	switch {
+	case !sent:
+		return signal{}
+	case stale:
+		// Another claim took the delivery while this attempt ran (this process
+		// was paused past its lease, say): its outcome says nothing reliable.
+		return signal{}
+	case e.stalls.overlaps(sendStart, sendEnd):
+		// The process itself stood still during the attempt: its duration, or
+		// its timeout, measures this process, not the endpoint.
 		return signal{}
 	}
 	s := signalOf(resp)
@@ -168,7 +181,9 @@ func requestHeaderMap(h http.Header) map[string]string {
 
 // complete stores an outcome, retrying briefly if the store is unavailable (if it
 // stays so, the lease runs out and the delivery is attempted again: at least once).
-func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, wh *hookline.Webhook) {
+// It reports whether the outcome was stale: another claim had taken the
+// delivery, and nothing of it was stored.
+func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, wh *hookline.Webhook) (stale bool) {
 	var res []store.DeliveryCompleteResult
 	var err error
 	for i, backoff := 0, 50*time.Millisecond; i < 6; i, backoff = i+1, backoff*2 {
@@ -187,16 +202,19 @@ func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, 
 	r := res[0]
 	if p.Attempt != nil {
 		outcome := "retry"
-		switch p.Status {
-		case hookline.DeliverySucceeded:
+		switch {
+		case !r.Applied:
+			outcome = "stale"
+		case p.Status == hookline.DeliverySucceeded:
 			outcome = "success"
-		case hookline.DeliveryFailed:
+		case p.Status == hookline.DeliveryFailed:
 			outcome = "failed"
 		}
 		e.o.Metrics.Attempts.WithLabelValues(outcome).Inc()
 	}
 	if !r.Applied {
-		return
+		e.log.Debug("an outcome came after another claim took the delivery; not recorded", "delivery", d.ID)
+		return true
 	}
 	if p.Status != hookline.DeliveryPending && wh != nil && wh.Ordered {
 		e.Notify() // the webhook's next delivery in order is due now
@@ -221,6 +239,7 @@ func (e *Engine) complete(p store.DeliveryCompleteParams, d *hookline.Delivery, 
 			e.dueAt(*od.NextAttemptAt)
 		}
 	}
+	return false
 }
 
 // renewLease makes sure an attempt that may take timeout ends within the job's

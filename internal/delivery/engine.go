@@ -78,7 +78,8 @@ type Engine struct {
 	starved atomic.Bool  // the claim loop stopped for lack of room
 	wake    chan struct{}
 
-	testSlots testSlots // bound the test sends in flight (Test)
+	testSlots testSlots  // bound the test sends in flight (Test)
+	stalls    stallWatch // when this process stood still (attempt signals ignored)
 
 	wakeMu sync.Mutex
 	wakes  wakeTimes // retries this process scheduled, earliest first

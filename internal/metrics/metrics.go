@@ -35,7 +35,7 @@ func New() *Metrics {
 			Name: "hookline_events_published_total", Help: "Events accepted (new, not idempotent repeats).",
 		}),
 		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hookline_attempts_total", Help: "Delivery attempts by outcome: success, retry, failed.",
+			Name: "hookline_attempts_total", Help: "Delivery attempts by outcome: success, retry, failed, or stale (another claim had taken the delivery; not recorded).",
 		}, []string{"outcome"}),
 		AttemptDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "hookline_attempt_duration_seconds", Help: "Time from request start to response headers (or error).",

@@ -71,9 +71,10 @@ type Store interface {
 	// one pending again). Two concurrent claims never return the same delivery.
 	DeliveryClaim(ctx context.Context, p DeliveryClaimParams) ([]ClaimedDelivery, error)
 	// DeliveryComplete records attempts and the new state of their deliveries, each
-	// in the same commit as its attempt. A delivery whose lease token no longer
-	// matches (its lease expired and another claim took it) keeps its state; the
-	// attempt is still recorded and Applied is false. Operational events (Ops) are
+	// in the same commit as its attempt. A completion whose lease token no longer
+	// matches (its lease expired and another claim took the delivery) is stale:
+	// nothing of it is written, not even its attempt (the other claim's attempt is
+	// the one that counts), and Applied is false. Operational events (Ops) are
 	// stored, with their deliveries, in the same commit and only when it applies.
 	DeliveryComplete(ctx context.Context, p []DeliveryCompleteParams) ([]DeliveryCompleteResult, error)
 	// DeliveryRelease gives back leased deliveries not yet attempted, making them

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
@@ -17,11 +15,6 @@ const insertAttemptSQL = "INSERT INTO attempts (" + attemptColumns + ") VALUES (
 func attemptArgs(a *hookline.Attempt) []any {
 	return []any{a.ID, a.DeliveryID, a.WebhookID, a.EventID, a.EventType, a.Tenant, a.Number, ts(a.StartedAt),
 		a.DurationMS, a.StatusCode, store.EncodeJSON(a.RequestHeaders), store.EncodeJSON(a.ResponseHeaders), []byte(a.ResponseBody), a.Error}
-}
-
-// queueAttempt adds the insert of a to a batch.
-func queueAttempt(b *pgx.Batch, a *hookline.Attempt) {
-	b.Queue(insertAttemptSQL, attemptArgs(a)...)
 }
 
 // AttemptInsert implements store.Store.

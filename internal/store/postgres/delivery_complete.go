@@ -13,17 +13,24 @@ import (
 	"github.com/hookline/hookline/internal/store"
 )
 
-// completeSQL applies one completion if the lease token still matches, and then
-// updates the webhook's success record or failure streak, in one statement. It
-// returns whether it applied and, after a failure, the webhook's new streak, the
-// time its streak is counted from, and whether it is active ($1 status, $2
-// attempt number or NULL, $3 next attempt or NULL, $4 HTTP status or NULL, $5
-// last error, $6 now, $7 delivery, $8 token, $9 webhook).
+// completeSQL applies one completion if the lease token still matches: the
+// delivery's new state, its attempt (when there is one) and the webhook's
+// success record or failure streak, in one statement. A stale completion writes
+// nothing, not even its attempt. It returns whether it applied and, after a
+// failure, the webhook's new streak, the time its streak is counted from, and
+// whether it is active ($1 status, $2 attempt number or NULL, $3 next attempt or
+// NULL, $4 HTTP status or NULL, $5 last error, $6 now, $7 delivery, $8 token, $9
+// webhook; the attempt's other columns $10 id or NULL when there is none, $11
+// event, $12 event type, $13 tenant, $14 start, $15 duration, $16 request
+// headers, $17 response headers, $18 response body).
 const completeSQL = `WITH d AS (
 	UPDATE deliveries SET status = $1, attempts = coalesce($2, attempts), next_attempt_at = $3,
 		lease_token = NULL, last_status = coalesce($4, last_status), last_error = $5, updated_at = $6
 	WHERE id = $7 AND lease_token = $8
 	RETURNING id
+), a AS (
+	INSERT INTO attempts (` + attemptColumns + `)
+	SELECT $10, d.id, $9, $11, $12, $13, $2, $14, $15, $4, $16, $17, $18, $5 FROM d WHERE $10::text IS NOT NULL
 ), w AS (
 	UPDATE webhooks SET
 		failed_streak = CASE WHEN $1 = 'succeeded' THEN 0 ELSE failed_streak + 1 END,
@@ -63,26 +70,22 @@ func completeDeliveries(ctx context.Context, tx pgx.Tx, ps []store.DeliveryCompl
 		p := ps[i]
 		var number, status any // NULL keeps the column as it is
 		lastError := p.Error
+		attempt := make([]any, 9) // NULLs: no attempt
 		if a := p.Attempt; a != nil {
-			queueAttempt(b, a)
 			number, status, lastError = a.Number, a.StatusCode, a.Error
+			attempt = []any{a.ID, a.EventID, a.EventType, a.Tenant, ts(a.StartedAt), a.DurationMS,
+				store.EncodeJSON(a.RequestHeaders), store.EncodeJSON(a.ResponseHeaders), []byte(a.ResponseBody)}
 		}
 		var next any
 		if p.Status == hookline.DeliveryPending {
 			next = ts(p.NextAttemptAt)
 		}
-		b.Queue(completeSQL, p.Status, number, next, status, lastError, ts(p.Now), p.ID, p.LeaseToken, p.WebhookID)
+		b.Queue(completeSQL, append([]any{p.Status, number, next, status, lastError, ts(p.Now), p.ID, p.LeaseToken, p.WebhookID}, attempt...)...)
 	}
 	br := tx.SendBatch(ctx, b)
 	disable := make([]string, len(ps)) // the reason to turn each completion's webhook off
 	for _, i := range order {
 		p := ps[i]
-		if p.Attempt != nil {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return err
-			}
-		}
 		var (
 			applied bool
 			streak  *int

@@ -199,9 +199,6 @@ func completeDelivery(ctx context.Context, tx wtx, p store.DeliveryCompleteParam
 	var number, status any // NULL keeps the column as it is
 	lastError := p.Error
 	if a := p.Attempt; a != nil {
-		if err := insertAttempt(ctx, tx, a); err != nil {
-			return res, err
-		}
 		number, status, lastError = a.Number, a.StatusCode, a.Error
 	}
 	var next any
@@ -217,7 +214,12 @@ func completeDelivery(ctx context.Context, tx wtx, p store.DeliveryCompleteParam
 		return res, err
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
-		return res, nil
+		return res, nil // stale: another claim holds the delivery, and its attempt is the one that counts
+	}
+	if p.Attempt != nil {
+		if err := insertAttempt(ctx, tx, p.Attempt); err != nil {
+			return res, err
+		}
 	}
 	res.Applied = true
 	switch p.Status {

@@ -1,0 +1,97 @@
+package delivery
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store"
+)
+
+// gateLimit reads a webhook's adaptive limit.
+func gateLimit(e *Engine, webhookID string) float64 {
+	e.gates.mu.Lock()
+	defer e.gates.mu.Unlock()
+	if gt := e.gates.m[webhookID]; gt != nil {
+		return gt.limit
+	}
+	return 0
+}
+
+// gateInFlight reads how many attempts a webhook's gate counts in flight.
+func gateInFlight(e *Engine, webhookID string) int {
+	e.gates.mu.Lock()
+	defer e.gates.mu.Unlock()
+	if gt := e.gates.m[webhookID]; gt != nil {
+		return len(gt.starts)
+	}
+	return 0
+}
+
+// An attempt whose delivery another claim took meanwhile (this process paused
+// past its lease, say) is stale: it is not recorded, and its outcome, a 503
+// here, does not count against the endpoint's health.
+func TestStaleOutcomeIsNotRecordedNorCounted(t *testing.T) {
+	onEachDriver(t, func(t *testing.T, setup setupFunc) {
+		f := setup(t)
+		e := f.start(t, func(o *Options) { o.Timeout = 5 * time.Second; o.Lease = 10 * time.Second; o.WebhookConcurrency = 4 })
+		first, second := make(chan struct{}), make(chan struct{})
+		rcv := newReceiver(t, reply{status: http.StatusServiceUnavailable, wait: first}, reply{status: http.StatusOK, wait: second})
+		wh := f.webhook(t, rcv.URL)
+		d := publish(t, e, PublishParams{Tenant: "acme", Type: "a.b", Data: []byte(`{}`)})[0].Deliveries[0]
+		waitFor(t, 5*time.Second, "the first request", func() bool { return rcv.count() == 1 })
+
+		// Another claim takes the delivery while the first request is out: a
+		// manual retry makes it due now, and the engine sends it again.
+		if _, err := f.store.DeliveryRetry(context.Background(), store.DeliveryRetryParams{ID: d.ID, Now: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		e.Notify()
+		waitFor(t, 5*time.Second, "the second request", func() bool { return rcv.count() == 2 })
+		limit := gateLimit(e, wh.ID)
+
+		close(first) // the stale attempt gets 503
+		waitFor(t, 5*time.Second, "the stale attempt to end", func() bool { return gateInFlight(e, wh.ID) == 1 })
+		if got := gateLimit(e, wh.ID); got != limit {
+			t.Errorf("after a stale 503: got limit %v, want %v (a stale outcome says nothing of the endpoint)", got, limit)
+		}
+		close(second)
+		f.waitDelivery(t, d.ID, hookline.DeliverySucceeded)
+		as := f.attempts(t, d.ID)
+		if len(as) != 1 || as[0].StatusCode != http.StatusOK {
+			t.Errorf("attempts: got %d (%v), want only the one that counted, 200", len(as), as)
+		}
+	})
+}
+
+// An attempt made while this process stood still measures the process: its
+// timeout or its overload answer does not halve the endpoint's limit.
+func TestAttemptOverAStallIsNotCounted(t *testing.T) {
+	onEachDriver(t, func(t *testing.T, setup setupFunc) {
+		f := setup(t)
+		e := f.start(t, func(o *Options) { o.WebhookConcurrency = 4 })
+		hold := make(chan struct{})
+		rcv := newReceiver(t, reply{status: http.StatusServiceUnavailable, wait: hold})
+		wh := f.webhook(t, rcv.URL)
+		publish(t, e, PublishParams{Tenant: "acme", Type: "a.b", Data: []byte(`{}`)})
+		waitFor(t, 5*time.Second, "the request", func() bool { return rcv.count() == 1 })
+		limit := gateLimit(e, wh.ID)
+		// The process stood still for 2 s while the request was out.
+		now := time.Now()
+		e.stalls.mu.Lock()
+		e.stalls.stalls[0] = stretch{from: now.Add(-2 * time.Second), to: now}
+		e.stalls.next = 1
+		e.stalls.mu.Unlock()
+		close(hold)
+		waitFor(t, 5*time.Second, "the attempt to end", func() bool { return gateInFlight(e, wh.ID) == 0 })
+		waitFor(t, 5*time.Second, "the attempt to be recorded", func() bool {
+			as, _ := f.store.AttemptList(context.Background(), store.AttemptListParams{WebhookID: wh.ID})
+			return len(as) == 1
+		})
+		if got := gateLimit(e, wh.ID); got != limit {
+			t.Errorf("after a 503 over a stall: got limit %v, want %v", got, limit)
+		}
+	})
+}
