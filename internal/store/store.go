@@ -83,10 +83,17 @@ type Store interface {
 	// DeliveryRenew moves the lease end of each delivery to its Until if its
 	// token still holds it — no other claim took it, even if the lease ran out
 	// meanwhile — and reports for each whether it did. The engine renews a lease
-	// that ran short while its job waited, and defers a job its webhook cannot
-	// take yet, with no attempt counted.
+	// that ran short while its job waited. With Defer, the delivery is handed
+	// back instead, with no attempt counted: due at Until, its token becomes
+	// DeferredToken, which no claim holds, so DeliveryRecall can find it.
 	DeliveryRenew(ctx context.Context, rs []DeliveryRenewal) ([]bool, error)
-	// DeliveryReleaseAll makes every leased delivery due now (SingleNode start-up).
+	// DeliveryRecall makes up to p.Limit of the webhook's deferred deliveries
+	// (DeliveryRenewal.Defer) due at p.Now, earliest due first, and says how
+	// many it did; 0 when none is deferred. Deliveries another call recalls at
+	// the same time are skipped, not waited for.
+	DeliveryRecall(ctx context.Context, p DeliveryRecallParams) (int, error)
+	// DeliveryReleaseAll makes every leased delivery due now (SingleNode
+	// start-up); deferred ones keep their time.
 	DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, error)
 	// DeliveryRetry makes a delivery pending and due at p.Now, whatever its status;
 	// an attempt in flight keeps running but its result no longer applies. It
@@ -283,10 +290,21 @@ type DeliveryLease struct {
 }
 
 // DeliveryRenewal moves a leased delivery's lease end (when it is due again if
-// not completed) to Until, for its holder.
+// not completed) to Until, for its holder; with Defer, hands it back deferred.
 type DeliveryRenewal struct {
 	DeliveryLease
 	Until time.Time
+	Defer bool
+}
+
+// DeferredToken is the lease token of a deferred delivery: no claim holds it.
+const DeferredToken = "deferred"
+
+// DeliveryRecallParams asks for a webhook's deferred deliveries back.
+type DeliveryRecallParams struct {
+	WebhookID string
+	Limit     int
+	Now       time.Time
 }
 
 // AutoDisableRule turns a webhook off after Failures failed deliveries in a row

@@ -62,13 +62,17 @@ func (s *Store) DeliveryRelease(ctx context.Context, ls []store.DeliveryLease) e
 // each whether it did; one statement renews them all.
 func (s *Store) DeliveryRenew(ctx context.Context, rs []store.DeliveryRenewal) ([]bool, error) {
 	ids, tokens, until := make([]string, len(rs)), make([]string, len(rs)), make([]time.Time, len(rs))
+	next := make([]string, len(rs)) // the token after: the same, or DeferredToken
 	for i, r := range rs {
-		ids[i], tokens[i], until[i] = r.ID, r.LeaseToken, ts(r.Until)
+		ids[i], tokens[i], until[i], next[i] = r.ID, r.LeaseToken, ts(r.Until), r.LeaseToken
+		if r.Defer {
+			next[i] = store.DeferredToken
+		}
 	}
-	rows, err := s.pool.Query(ctx, `UPDATE deliveries d SET next_attempt_at = r.until
-		FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS r(id, token, until)
+	rows, err := s.pool.Query(ctx, `UPDATE deliveries d SET next_attempt_at = r.until, lease_token = r.next
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) AS r(id, token, until, next)
 		WHERE d.id = r.id AND d.lease_token = r.token AND d.status = 'pending'
-		RETURNING d.id`, ids, tokens, until)
+		RETURNING d.id`, ids, tokens, until, next)
 	if err != nil {
 		return nil, fmt.Errorf("store: renew leases: %w", interpretError(err))
 	}
@@ -83,13 +87,27 @@ func (s *Store) DeliveryRenew(ctx context.Context, rs []store.DeliveryRenewal) (
 	return out, nil
 }
 
+// DeliveryRecall implements store.Store.
+func (s *Store) DeliveryRecall(ctx context.Context, p store.DeliveryRecallParams) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE deliveries d SET next_attempt_at = $1, lease_token = NULL
+		FROM (SELECT id FROM deliveries
+			WHERE webhook_id = $2 AND status = 'pending' AND lease_token = $3
+			ORDER BY next_attempt_at LIMIT $4
+			FOR UPDATE SKIP LOCKED) r
+		WHERE d.id = r.id`, ts(p.Now), p.WebhookID, store.DeferredToken, p.Limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: recall deliveries: %w", interpretError(err))
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // DeliveryReleaseAll implements store.Store. Hookline calls it on single-node
 // stores only; on a shared database it would take the other nodes' work.
 func (s *Store) DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE deliveries SET next_attempt_at = $1, lease_token = NULL
-			WHERE status = 'pending' AND lease_token IS NOT NULL`, ts(now))
+			WHERE status = 'pending' AND lease_token IS NOT NULL AND lease_token <> $2`, ts(now), store.DeferredToken)
 		if err != nil {
 			return err
 		}

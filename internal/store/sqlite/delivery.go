@@ -297,11 +297,31 @@ func (s *Store) DeliveryRelease(ctx context.Context, ls []store.DeliveryLease) e
 // DeliveryReleaseAll implements store.Store.
 func (s *Store) DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, error) {
 	r, err := s.w.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?, lease_token = NULL
-		WHERE status = 'pending' AND lease_token IS NOT NULL`, ms(now))
+		WHERE status = 'pending' AND lease_token IS NOT NULL AND lease_token <> ?`, ms(now), store.DeferredToken)
 	if err != nil {
 		return 0, fmt.Errorf("store: release all deliveries: %w", interpretError(err))
 	}
 	return r.RowsAffected()
+}
+
+// DeliveryRecall implements store.Store.
+func (s *Store) DeliveryRecall(ctx context.Context, p store.DeliveryRecallParams) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx wtx) error {
+		r, err := tx.execHot(ctx, `UPDATE deliveries SET next_attempt_at = ?1, lease_token = NULL
+			WHERE id IN (SELECT id FROM deliveries
+				WHERE webhook_id = ?2 AND status = 'pending' AND lease_token = ?3
+				ORDER BY next_attempt_at LIMIT ?4)`, ms(p.Now), p.WebhookID, store.DeferredToken, p.Limit)
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: recall deliveries: %w", err)
+	}
+	return int(n), nil
 }
 
 // DeliveryRetry implements store.Store.
@@ -404,8 +424,12 @@ func (s *Store) DeliveryRenew(ctx context.Context, rs []store.DeliveryRenewal) (
 }
 
 func renewDelivery(ctx context.Context, tx wtx, r store.DeliveryRenewal) (bool, error) {
-	res, err := tx.execHot(ctx, `UPDATE deliveries SET next_attempt_at = ?
-		WHERE id = ? AND lease_token = ? AND status = 'pending'`, ms(r.Until), r.ID, r.LeaseToken)
+	token := r.LeaseToken
+	if r.Defer {
+		token = store.DeferredToken
+	}
+	res, err := tx.execHot(ctx, `UPDATE deliveries SET next_attempt_at = ?, lease_token = ?
+		WHERE id = ? AND lease_token = ? AND status = 'pending'`, ms(r.Until), token, r.ID, r.LeaseToken)
 	if err != nil {
 		return false, err
 	}

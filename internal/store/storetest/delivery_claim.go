@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -88,6 +89,62 @@ func exerciseClaims(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 			if renew(d.ID, "A", later.Add(time.Hour)) {
 				t.Error("renew by a holder whose delivery another claim took: got true")
+			}
+		},
+		"DeferAndRecall": func(t *testing.T) {
+			e := newEnv(t, open)
+			w, x := e.webhook("acme"), e.webhook("acme")
+			ds := e.publish(e.now, w, w, w, x)
+			e.claim(e.now, "A", 10)
+			deferral := func(i int, token string, until time.Time) store.DeliveryRenewal {
+				return store.DeliveryRenewal{DeliveryLease: store.DeliveryLease{ID: ds[i].ID, LeaseToken: token}, Until: until, Defer: true}
+			}
+			oks, err := e.s.DeliveryRenew(e.ctx, []store.DeliveryRenewal{
+				deferral(0, "A", e.now.Add(time.Hour)), deferral(1, "A", e.now.Add(30*time.Minute)),
+				deferral(2, "B", e.now.Add(time.Minute)), // not the holder
+				deferral(3, "A", e.now.Add(time.Hour)),
+			})
+			if err != nil || !reflect.DeepEqual(oks, []bool{true, true, false, true}) {
+				t.Fatalf("defer: got %v, %v; want [true true false true]", oks, err)
+			}
+			if d := e.delivery(ds[0].ID); d.Status != hookline.DeliveryPending || d.Attempts != 0 || !d.NextAttemptAt.Equal(e.now.Add(time.Hour)) {
+				t.Errorf("a deferred delivery: got %s, %d attempts, due %s; want pending, 0, in an hour", d.Status, d.Attempts, fmtTime(d.NextAttemptAt))
+			}
+			// The holder's token no longer holds it: no renewal, no completion.
+			if oks, _ := e.s.DeliveryRenew(e.ctx, []store.DeliveryRenewal{{DeliveryLease: store.DeliveryLease{ID: ds[0].ID, LeaseToken: "A"}, Until: e.now}}); oks[0] {
+				t.Error("renew by the token that deferred it: got true, want false")
+			}
+			if n, err := e.s.DeliveryReleaseAll(e.ctx, e.now); err != nil || n != 1 {
+				t.Fatalf("release all: got %d, %v; want 1 (the one still leased, not the deferred)", n, err)
+			}
+			recall := func(wh *hookline.Webhook, limit int) int {
+				t.Helper()
+				n, err := e.s.DeliveryRecall(e.ctx, store.DeliveryRecallParams{WebhookID: wh.ID, Limit: limit, Now: e.now.Add(time.Second)})
+				if err != nil {
+					t.Fatalf("recall: %v", err)
+				}
+				return n
+			}
+			if got := claimedIDs(e.claim(e.now.Add(time.Second), "C", 10)); !reflect.DeepEqual(got, []string{ds[2].ID}) {
+				t.Fatalf("claim before any recall: got %v, want only the released %s", got, ds[2].ID)
+			}
+			if n := recall(w, 1); n != 1 {
+				t.Fatalf("recall 1: got %d", n)
+			}
+			if got := claimedIDs(e.claim(e.now.Add(time.Second), "D", 10)); !reflect.DeepEqual(got, []string{ds[1].ID}) {
+				t.Errorf("claim after recalling one: got %v, want the earliest deferred %s", got, ds[1].ID)
+			}
+			if n := recall(w, 5); n != 1 {
+				t.Errorf("recall 5 with one left: got %d, want 1", n)
+			}
+			if n := recall(w, 5); n != 0 {
+				t.Errorf("recall with none left: got %d, want 0", n)
+			}
+			if d := e.delivery(ds[3].ID); !d.NextAttemptAt.Equal(e.now.Add(time.Hour)) {
+				t.Errorf("another webhook's deferred delivery after recalls: due %s, want still in an hour", fmtTime(d.NextAttemptAt))
+			}
+			if got := claimedIDs(e.claim(e.now.Add(2*time.Hour), "E", 10)); !slices.Contains(got, ds[3].ID) {
+				t.Errorf("claim once the other webhook's deferral is due: got %v, want %s among them", got, ds[3].ID)
 			}
 		},
 		"OnlyDue": func(t *testing.T) {
