@@ -14,9 +14,10 @@ import (
 	"github.com/hookline/hookline/internal/store"
 )
 
-// attempt makes one HTTP attempt for a claimed delivery and records its outcome;
-// it returns what the attempt says of the endpoint's health, for its gate.
-func (e *Engine) attempt(j job) signal {
+// attempt makes one HTTP attempt for a claimed delivery, let in by its gate at
+// started, and records its outcome; it returns what the attempt says of the
+// endpoint's health, for the gate.
+func (e *Engine) attempt(j job, started time.Time) signal {
 	d := &j.delivery
 	now := e.o.Now()
 	done := store.DeliveryCompleteParams{
@@ -65,6 +66,7 @@ func (e *Engine) attempt(j job) signal {
 	resp, sent := e.send(e.sendCtx, prof, wh, j.event, d.ID, a)
 	sendEnd := time.Now()
 	e.stalls.end()
+	e.gates.responded(d.WebhookID, started)
 	if e.sendCtx.Err() != nil {
 		// Aborted by a hard shutdown: not the receiver's fault, so no attempt counts.
 		e.keepForRelease(d.ID, j.token)

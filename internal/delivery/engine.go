@@ -59,6 +59,9 @@ type job struct {
 	event      *hookline.Event
 	token      string
 	leaseUntil time.Time // when the lease taken with token ends
+	// admitted is when the webhook's gate let the job in, when a freed slot
+	// started it; zero for a job that has yet to pass the gate.
+	admitted time.Time
 }
 
 // Engine delivers events. Create it with New, then Start; Shutdown stops it.
@@ -443,17 +446,17 @@ func (e *Engine) worker() {
 
 // handle passes a job through its webhook's gate: it is attempted now, parked
 // for the webhook's next free slot, or deferred. After an attempt, the worker
-// goes on with the job the freed slot lets start, if one was parked.
+// goes on with a job the freed slot lets start, if one was parked; other
+// parked jobs that free slots let start go to other workers.
 func (e *Engine) handle(j job) {
-	admitted := false // a job started by done has its gate slot already
-	var started time.Time
 	for {
 		if e.stopping.Load() {
 			e.keepForRelease(j.delivery.ID, j.token)
 			e.give(1)
 			return
 		}
-		if !admitted {
+		started := j.admitted // set when done let it in
+		if started.IsZero() {
 			started = e.o.Now()
 			run, until := e.gates.admit(j, started)
 			if !run {
@@ -463,33 +466,75 @@ func (e *Engine) handle(j job) {
 				return // parked: its queue slot stays taken until it runs
 			}
 		}
-		s := e.attempt(j)
+		s := e.attempt(j, started)
 		s.started = started
 		e.give(1)
 		now := e.o.Now()
-		start, deferred := e.gates.done(j.delivery.WebhookID, s, now)
-		for _, d := range deferred {
+		r := e.gates.done(j.delivery.WebhookID, s, now)
+		for _, d := range r.deferred {
 			e.deferJob(d.job, d.until)
 		}
-		if start == nil {
+		if r.recall > 0 {
+			e.recall(j.delivery.WebhookID, r.recall)
+		}
+		if len(r.start) == 0 {
 			return
 		}
-		j, admitted, started = *start, true, now
+		for i := range r.start[1:] {
+			r.start[1+i].admitted = now
+			e.requeue(r.start[1+i])
+		}
+		j = r.start[0]
+		j.admitted = now
 	}
 }
 
+// requeue hands a job its gate let in to another worker; after Shutdown began
+// it keeps it for release.
+func (e *Engine) requeue(j job) {
+	e.pushMu.RLock()
+	defer e.pushMu.RUnlock()
+	if e.closed {
+		e.keepForRelease(j.delivery.ID, j.token)
+		e.give(1)
+		return
+	}
+	e.jobs <- j // room: every job in the channel holds a queue slot already
+}
+
 // deferJob hands a job back to the store, due at until, with no attempt
-// counted: its lease is stretched to until, after which a claim takes it again.
+// counted: marked deferred, it is claimed again then, or sooner if its webhook
+// recalls it.
 func (e *Engine) deferJob(j job, until time.Time) {
 	defer e.give(1)
 	e.o.Metrics.DeliveriesDeferred.Inc()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := e.renew(ctx, j, until); err != nil {
+	if _, err := e.renewals.run(ctx, []store.DeliveryRenewal{{
+		DeliveryLease: store.DeliveryLease{ID: j.delivery.ID, LeaseToken: j.token}, Until: until, Defer: true,
+	}}); err != nil {
 		e.log.Error("deferring a delivery failed; it will be attempted when its lease ends", "delivery", j.delivery.ID, "err", err)
 		return
 	}
 	e.scheduleWake(until)
+}
+
+// recall makes up to n of a webhook's deferred deliveries due now, since it
+// has free slots and nothing waiting, and wakes the claim loop to take them.
+func (e *Engine) recall(webhookID string, n int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := e.o.Store.DeliveryRecall(ctx, store.DeliveryRecallParams{WebhookID: webhookID, Limit: n, Now: e.o.Now()})
+	if err != nil {
+		e.log.Error("recalling deferred deliveries failed; they come back at their time", "webhook", webhookID, "err", err)
+		return
+	}
+	e.gates.recalled(webhookID, n, got)
+	if got > 0 {
+		e.o.Metrics.DeliveriesRecalled.Add(float64(got))
+		e.Notify()
+		e.broadcast(store.TopicWork, "")
+	}
 }
 
 // renew moves a job's lease end to until, in a commit shared with concurrent

@@ -13,13 +13,15 @@ import (
 // overload — a timeout, a refused or reset connection, 429 or 503. A 429 or 503
 // with Retry-After also pauses the webhook's other attempts until then.
 //
-// A job over its webhook's limit is parked in memory and started by the next
-// attempt of the webhook to end, as long as the wait this implies at the
-// webhook's pace is short (maxParkWait) and the webhook has fewer than
-// maxParked jobs parked; otherwise, or while the webhook is paused, it is
-// deferred: handed back to the store to be claimed again later, with no
-// attempt counted. Bursts to a fast webhook are thus absorbed in memory, and
-// only a slow or failing webhook's backlog goes back to the store.
+// A job over its webhook's limit is parked in memory, to start as soon as an
+// attempt of the webhook ends, as long as its wait at the webhook's pace is
+// short (maxParkWait) and the webhook has fewer than maxParked jobs parked.
+// Otherwise, or while the webhook is paused, it is deferred: handed back to the
+// store, with no attempt counted, due when a slot should be free for it. The
+// guarantee is that a free slot is never left idle while the webhook has work:
+// when an attempt ends, parked jobs fill every free slot, and if a slot is
+// still free and this process has deferred jobs of the webhook, they are
+// recalled (made due now) rather than left to their estimated time.
 type gates struct {
 	max       int // most attempts in flight to one webhook
 	initial   int // a webhook's limit before anything is known of it
@@ -31,16 +33,27 @@ type gates struct {
 }
 
 type gate struct {
-	starts   []time.Time // when the attempts in flight started, one each
+	inFlight []inflight
 	limit    float64
 	parked   []job
 	paused   time.Time     // no attempt starts before
-	deferEnd time.Time     // when the last deferred job is due, plus a slot
+	deferEnd time.Time     // when the last job deferred is due, plus a slot
+	deferred bool          // jobs this process deferred may still wait in the store
 	latency  time.Duration // moving average of attempt durations
 	used     time.Time
 }
 
-// signal is what an attempt tells its webhook's gate.
+// inflight is one attempt in flight: when the gate let it start, and whether
+// the endpoint has answered it (after which its age, spent storing the
+// outcome, says nothing of the endpoint).
+type inflight struct {
+	start     time.Time
+	responded bool
+}
+
+// signal is what an attempt tells its webhook's gate. The zero signal (with
+// started set) says nothing: the attempt was not sent, or its outcome is not
+// to be trusted.
 type signal struct {
 	overload bool // timeout, connection failure, 429 or 503
 	// pause is when the webhook's attempts may start again after a 429 or 503
@@ -65,22 +78,22 @@ func newGates(limit, parked int) *gates {
 }
 
 // admit decides for a job: run it now (its slot is taken), park it (it is
-// kept and will be returned by done), or defer it until the returned time.
+// kept and will be started by done), or defer it until the returned time.
 func (g *gates) admit(j job, now time.Time) (run bool, deferUntil time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	gt := g.get(j.delivery.WebhookID, now)
 	switch {
 	case now.Before(gt.paused):
-		return false, gt.later(now)
-	case len(gt.starts) < int(gt.limit):
-		gt.starts = append(gt.starts, now)
+		return false, gt.deferTo(now, gt.paused)
+	case len(gt.inFlight) < int(gt.limit):
+		gt.inFlight = append(gt.inFlight, inflight{start: now})
 		return true, time.Time{}
-	case len(gt.parked) < g.maxParked && gt.wait(now) <= maxParkWait:
+	case len(gt.parked) < g.maxParked && gt.waitFor(len(gt.parked), now) <= maxParkWait:
 		gt.parked = append(gt.parked, j)
 		return false, time.Time{}
 	}
-	return false, gt.later(now)
+	return false, gt.deferTo(now, now.Add(gt.waitFor(len(gt.parked), now)))
 }
 
 // deferral is a job handed back to the store, due again at until.
@@ -89,25 +102,18 @@ type deferral struct {
 	until time.Time
 }
 
-// later returns when a job deferred now is to be due again: after the pause or
-// the wait for a slot, and after the jobs of the webhook deferred before it,
-// spaced at the webhook's pace, so that they come back a slot's worth at a time
-// rather than all at once (to be deferred again). The spacing reaches at most
-// a minute past the pause or wait. The caller holds mu.
-func (gt *gate) later(now time.Time) time.Time {
-	base := now.Add(gt.wait(now))
-	if gt.paused.After(base) {
-		base = gt.paused
-	}
-	t := base
+// deferTo returns when a job deferred now is to be due again: at earliest, and
+// after the jobs of the webhook deferred before it, a slot's worth apart, so
+// that they come back as slots should free rather than all at once. The caller
+// holds mu.
+func (gt *gate) deferTo(now, earliest time.Time) time.Time {
+	t := earliest
 	if gt.deferEnd.After(t) {
 		t = gt.deferEnd
-		if limit := base.Add(time.Minute); t.After(limit) {
-			t = limit
-		}
 	}
-	slot := time.Duration(float64(max(gt.latency, time.Millisecond)) / gt.limit)
+	slot := time.Duration(float64(gt.pace(now)) / gt.limit)
 	gt.deferEnd = t.Add(slot)
+	gt.deferred = true
 	return t
 }
 
@@ -115,38 +121,69 @@ func (gt *gate) later(now time.Time) time.Time {
 // webhook is slow) is deferred, so that parked jobs do not outlive their lease.
 const maxParkWait = 2 * time.Second
 
-// wait estimates how long a job for a webhook at its limit waits for a slot:
-// the parked jobs' worth of attempts at the webhook's pace, and its own. The
-// pace is the attempts' average duration, or the age of the oldest attempt in
-// flight if that is longer: an endpoint that stopped answering is known to be
-// slow before its first timeout.
-func (gt *gate) wait(now time.Time) time.Duration {
+// pace is the time one attempt of the webhook takes: the average duration, or
+// the age of the oldest attempt in flight not yet answered if that is longer,
+// so that an endpoint that stopped answering is known to be slow before its
+// first timeout. The caller holds mu.
+func (gt *gate) pace(now time.Time) time.Duration {
 	lat := max(gt.latency, 10*time.Millisecond)
-	for _, s := range gt.starts {
-		lat = max(lat, now.Sub(s))
+	for _, f := range gt.inFlight {
+		if !f.responded {
+			lat = max(lat, now.Sub(f.start))
+		}
 	}
-	d := time.Duration(float64(lat) * float64(len(gt.parked)+1) / gt.limit)
-	return min(max(d, 100*time.Millisecond), time.Minute)
+	return lat
 }
 
-// done records the end of an attempt and returns the parked job to start now,
-// if any (its slot taken, started at now), and the parked jobs to defer when
-// the webhook is now paused or too slow for them to wait. One job at a time is
-// started this way, by the worker that finished: when the limit has grown, new
-// jobs fill the other free slots, and each later end starts one more.
-func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, deferred []deferral) {
+// waitFor estimates how long the job at position pos of the line of parked
+// jobs waits for a slot, at the webhook's pace. The caller holds mu.
+func (gt *gate) waitFor(pos int, now time.Time) time.Duration {
+	return time.Duration(float64(gt.pace(now)) * float64(pos+1) / gt.limit)
+}
+
+// responded records that the endpoint answered the attempt let in at started
+// (or that it failed): what remains of it, storing the outcome, is not the
+// endpoint's time.
+func (g *gates) responded(webhookID string, started time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if gt := g.m[webhookID]; gt != nil {
+		if i := slices.IndexFunc(gt.inFlight, func(f inflight) bool { return f.start.Equal(started) && !f.responded }); i >= 0 {
+			gt.inFlight[i].responded = true
+		}
+	}
+}
+
+// doneResult is what the end of an attempt asks of the engine.
+type doneResult struct {
+	// start are parked jobs to start now, their slots taken, started at now.
+	start []job
+	// deferred are parked jobs to hand back to the store: the webhook is paused,
+	// or they would wait too long in memory.
+	deferred []deferral
+	// recall is how many of the webhook's deferred jobs to make due now: slots
+	// are free, nothing is parked, and this process deferred some earlier.
+	recall int
+}
+
+// done records the end of an attempt, and says which parked jobs start now in
+// the slots free, which go back to the store, and how many deferred ones to
+// recall.
+func (g *gates) done(webhookID string, s signal, now time.Time) doneResult {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	gt := g.get(webhookID, now)
-	if i := slices.IndexFunc(gt.starts, s.started.Equal); i >= 0 {
-		gt.starts = slices.Delete(gt.starts, i, i+1)
-	} else if len(gt.starts) > 0 {
-		gt.starts = gt.starts[1:]
+	if i := slices.IndexFunc(gt.inFlight, func(f inflight) bool { return f.start.Equal(s.started) }); i >= 0 {
+		gt.inFlight = slices.Delete(gt.inFlight, i, i+1)
+	} else if len(gt.inFlight) > 0 {
+		gt.inFlight = gt.inFlight[1:]
 	}
-	if gt.latency == 0 {
-		gt.latency = s.duration
-	} else {
-		gt.latency += (s.duration - gt.latency) / 8
+	if s.duration > 0 { // the zero signal says nothing of the endpoint's pace
+		if gt.latency == 0 {
+			gt.latency = s.duration
+		} else {
+			gt.latency += (s.duration - gt.latency) / 8
+		}
 	}
 	switch {
 	case s.success:
@@ -157,21 +194,45 @@ func (g *gates) done(webhookID string, s signal, now time.Time) (start *job, def
 			gt.paused = s.pause
 		}
 	}
-	// Paused, or so slow that the parked jobs would wait too long: defer them.
-	if now.Before(gt.paused) || len(gt.parked) > 0 && gt.wait(now) > maxParkWait {
+	var r doneResult
+	if now.Before(gt.paused) {
 		for _, j := range gt.parked {
-			deferred = append(deferred, deferral{job: j, until: gt.later(now)})
+			r.deferred = append(r.deferred, deferral{job: j, until: gt.deferTo(now, gt.paused)})
 		}
 		gt.parked = nil
-		return nil, deferred
+		return r
 	}
-	if len(gt.parked) > 0 && len(gt.starts) < int(gt.limit) {
-		start = &gt.parked[0]
+	for len(gt.parked) > 0 && len(gt.inFlight) < int(gt.limit) {
+		r.start = append(r.start, gt.parked[0])
 		gt.parked = gt.parked[1:]
-		gt.starts = append(gt.starts, now)
+		gt.inFlight = append(gt.inFlight, inflight{start: now})
+	}
+	// Parked jobs that would now wait too long go back to the store, from the
+	// back of the line; those that will start soon stay.
+	keep := 0
+	for keep < len(gt.parked) && gt.waitFor(keep, now) <= maxParkWait {
+		keep++
+	}
+	for i := keep; i < len(gt.parked); i++ {
+		r.deferred = append(r.deferred, deferral{job: gt.parked[i], until: gt.deferTo(now, now.Add(gt.waitFor(i, now)))})
+	}
+	gt.parked = gt.parked[:keep]
+	if free := int(gt.limit) - len(gt.inFlight); free > 0 && len(gt.parked) == 0 && gt.deferred {
+		r.recall = free
+		gt.deferEnd = time.Time{} // what is deferred from now on is spaced from now
 	}
 	g.sweep(now)
-	return start, nil
+	return r
+}
+
+// recalled records that a recall of asked deferred jobs found got: fewer means
+// none is left in the store, so there is nothing more to recall.
+func (g *gates) recalled(webhookID string, asked, got int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if gt := g.m[webhookID]; gt != nil && got < asked {
+		gt.deferred = false
+	}
 }
 
 // drain removes and returns every parked job (at shutdown).
@@ -205,7 +266,7 @@ func (g *gates) sweep(now time.Time) {
 	}
 	g.swept = now
 	for id, gt := range g.m {
-		if len(gt.starts) == 0 && len(gt.parked) == 0 && now.Sub(gt.used) > idleGate && !now.Before(gt.paused) {
+		if len(gt.inFlight) == 0 && len(gt.parked) == 0 && now.Sub(gt.used) > idleGate && !now.Before(gt.paused) {
 			delete(g.m, id)
 		}
 	}

@@ -11,6 +11,23 @@ func jobFor(webhook, id string) job {
 	return job{delivery: hookline.Delivery{ID: id, WebhookID: webhook}}
 }
 
+// inFlightAt makes a gate's attempts in flight, all started at t.
+func inFlightAt(t time.Time, n int) []inflight {
+	out := make([]inflight, n)
+	for i := range out {
+		out[i].start = t
+	}
+	return out
+}
+
+func startedIDs(js []job) []string {
+	var ids []string
+	for _, j := range js {
+		ids = append(ids, j.delivery.ID)
+	}
+	return ids
+}
+
 func TestGateAdmitsUpToTheLimitThenParks(t *testing.T) {
 	t.Parallel()
 	g := newGates(16, 16)
@@ -29,12 +46,33 @@ func TestGateAdmitsUpToTheLimitThenParks(t *testing.T) {
 		t.Fatal("another webhook's job was held back")
 	}
 	// A success frees a slot and starts the parked job; the limit grows.
-	start, deferred := g.done("wh_a", signal{success: true, duration: time.Millisecond}, now)
-	if start == nil || start.delivery.ID != "d2" || deferred != nil {
-		t.Fatalf("done: got start %v, deferred %v; want d2 started", start, deferred)
+	r := g.done("wh_a", signal{success: true, duration: time.Millisecond, started: now}, now)
+	if got := startedIDs(r.start); len(got) != 1 || got[0] != "d2" || r.deferred != nil || r.recall != 0 {
+		t.Fatalf("done: got %+v; want d2 started", r)
 	}
-	if gt := g.m["wh_a"]; gt.limit != 3 || len(gt.starts) != 2 {
-		t.Errorf("after a success: limit %v, in flight %d; want 3, 2", gt.limit, len(gt.starts))
+	if gt := g.m["wh_a"]; gt.limit != 3 || len(gt.inFlight) != 2 {
+		t.Errorf("after a success: limit %v, in flight %d; want 3, 2", gt.limit, len(gt.inFlight))
+	}
+}
+
+// When an attempt ends, parked jobs fill every free slot, not one: a limit
+// that grew must not leave slots idle.
+func TestGateFillsEveryFreeSlot(t *testing.T) {
+	t.Parallel()
+	g := newGates(16, 100)
+	now := time.Now()
+	gt := g.get("wh", now)
+	gt.limit, gt.latency = 1, time.Millisecond
+	g.admit(jobFor("wh", "a"), now)
+	for _, id := range []string{"p1", "p2", "p3", "p4"} {
+		if run, until := g.admit(jobFor("wh", id), now); run || !until.IsZero() {
+			t.Fatalf("%s: got run %v, until %v; want parked", id, run, until)
+		}
+	}
+	gt.limit = 3 // grown meanwhile, by other successes
+	r := g.done("wh", signal{success: true, duration: time.Millisecond, started: now}, now)
+	if got := startedIDs(r.start); len(got) != 4 || got[0] != "p1" || got[3] != "p4" {
+		t.Errorf("done with 4 free slots: got started %v, want p1..p4", got)
 	}
 }
 
@@ -45,24 +83,31 @@ func TestGateHalvesOnOverloadAndGrowsBack(t *testing.T) {
 	gt := g.get("wh", now)
 	gt.limit = 16
 	for _, want := range []float64{8, 4, 2, 1, 1} {
-		gt.starts = append(gt.starts, now)
-		g.done("wh", signal{overload: true, duration: time.Second}, now)
+		gt.inFlight = append(gt.inFlight, inflight{start: now})
+		g.done("wh", signal{overload: true, duration: time.Second, started: now}, now)
 		if gt.limit != want {
 			t.Fatalf("limit after overload: got %v, want %v", gt.limit, want)
 		}
 	}
 	for range 30 {
-		gt.starts = append(gt.starts, now)
-		g.done("wh", signal{success: true, duration: time.Millisecond}, now)
+		gt.inFlight = append(gt.inFlight, inflight{start: now})
+		g.done("wh", signal{success: true, duration: time.Millisecond, started: now}, now)
 	}
 	if gt.limit != 16 {
 		t.Errorf("limit after 30 successes: got %v, want the maximum 16", gt.limit)
 	}
-	// A failure that is not overload (say 500) leaves the limit alone.
-	gt.starts = append(gt.starts, now)
-	g.done("wh", signal{duration: time.Millisecond}, now)
+	// A failure that is not overload (say 500) leaves the limit alone, and the
+	// zero signal (an attempt not sent, or not to be trusted) the latency too.
+	gt.inFlight = append(gt.inFlight, inflight{start: now})
+	g.done("wh", signal{duration: time.Millisecond, started: now}, now)
 	if gt.limit != 16 {
 		t.Errorf("limit after a plain failure: got %v, want 16", gt.limit)
+	}
+	latency := gt.latency
+	gt.inFlight = append(gt.inFlight, inflight{start: now})
+	g.done("wh", signal{started: now}, now)
+	if gt.limit != 16 || gt.latency != latency {
+		t.Errorf("after the zero signal: limit %v, latency %s; want 16, %s", gt.limit, gt.latency, latency)
 	}
 }
 
@@ -71,28 +116,25 @@ func TestGateDefersWhenASlowWebhookIsFull(t *testing.T) {
 	g := newGates(16, 16)
 	now := time.Now()
 	gt := g.get("wh", now)
-	gt.limit, gt.starts, gt.latency = 1, []time.Time{now}, 30*time.Second // a webhook that times out
+	gt.limit, gt.inFlight, gt.latency = 1, inFlightAt(now, 1), 30*time.Second // a webhook that times out
 	run, until := g.admit(jobFor("wh", "d"), now)
 	if run || until.IsZero() {
 		t.Fatalf("got run %v, until %v; want deferred (parking would outlive the lease)", run, until)
 	}
-	if d := until.Sub(now); d < 30*time.Second || d > time.Minute {
-		t.Errorf("deferred by %s, want the webhook's pace: 30s to 1m", d)
+	if d := until.Sub(now); d != 30*time.Second {
+		t.Errorf("deferred by %s, want the webhook's pace, 30s", d)
 	}
-	// The next ones are spaced a slot (30 s) apart, up to a minute past the first.
+	// The next ones are spaced a slot (30 s) apart, however far that goes: a
+	// free slot recalls them sooner.
 	_, second := g.admit(jobFor("wh", "d2"), now)
 	_, third := g.admit(jobFor("wh", "d3"), now)
-	_, fourth := g.admit(jobFor("wh", "d4"), now)
-	if d := second.Sub(until); d != 30*time.Second {
-		t.Errorf("second deferral: %s after the first, want 30s", d)
-	}
-	if !fourth.Equal(third) || third.Sub(until) != time.Minute {
-		t.Errorf("third and fourth: %s and %s after the first, want both capped at 1m", third.Sub(until), fourth.Sub(until))
+	if second.Sub(until) != 30*time.Second || third.Sub(second) != 30*time.Second {
+		t.Errorf("second and third: %s and %s after the one before, want 30s each", second.Sub(until), third.Sub(second))
 	}
 
 	// A fast webhook parks up to maxParked, then defers.
 	gt = g.get("fast", now)
-	gt.limit, gt.starts, gt.latency = 1, []time.Time{now}, time.Millisecond
+	gt.limit, gt.inFlight, gt.latency = 1, inFlightAt(now, 1), time.Millisecond
 	for i := range g.maxParked {
 		if run, until := g.admit(jobFor("fast", "p"), now); run || !until.IsZero() {
 			t.Fatalf("job %d: got run %v, until %v; want parked", i, run, until)
@@ -100,6 +142,82 @@ func TestGateDefersWhenASlowWebhookIsFull(t *testing.T) {
 	}
 	if _, until := g.admit(jobFor("fast", "over"), now); until.IsZero() {
 		t.Error("job past maxParked: parked, want deferred")
+	}
+}
+
+// The slow endpoint: a burst parked at first, a slow first answer.
+// The jobs that can start within maxParkWait stay parked; only those further
+// back go to the store, each due at its turn, and none is pushed a minute
+// ahead as the whole line once was.
+func TestGateDefersOnlyTheBackOfTheLine(t *testing.T) {
+	t.Parallel()
+	g := newGates(64, 1000)
+	now := time.Now()
+	g.admit(jobFor("wh", "a"), now)
+	g.admit(jobFor("wh", "b"), now)
+	for i := range 300 {
+		if run, until := g.admit(jobFor("wh", "p"+string(rune('A'+i%26))), now); run || !until.IsZero() {
+			t.Fatalf("job %d of the burst: got run %v, until %v; want parked (nothing known yet)", i, run, until)
+		}
+	}
+	later := now.Add(3 * time.Second) // each answer takes 3 s
+	r := g.done("wh", signal{success: true, duration: 3 * time.Second, started: now}, later)
+	gt := g.m["wh"]
+	// limit 3 after the success, one still in flight: two start now.
+	if len(r.start) != 2 {
+		t.Errorf("started %d, want 2 (the limit of 3, less the one in flight)", len(r.start))
+	}
+	if len(gt.parked)+len(r.start)+len(r.deferred) != 300 {
+		t.Fatalf("jobs lost: parked %d + started %d + deferred %d, want 300", len(gt.parked), len(r.start), len(r.deferred))
+	}
+	for i, d := range r.deferred {
+		want := later.Add(time.Duration(float64(3*time.Second) * float64(len(gt.parked)+i+1) / 3))
+		if !d.until.Equal(want) {
+			t.Fatalf("deferral %d: due %s after, want its turn at the pace, %s", i, d.until.Sub(later), want.Sub(later))
+		}
+	}
+}
+
+// A free slot with nothing parked, on a webhook that deferred jobs, asks for
+// them back rather than idling until their estimated time.
+func TestGateRecallsWhenASlotIsFree(t *testing.T) {
+	t.Parallel()
+	g := newGates(16, 16)
+	now := time.Now()
+	gt := g.get("wh", now)
+	gt.limit, gt.inFlight, gt.latency = 2, inFlightAt(now, 2), 30*time.Second
+	if _, until := g.admit(jobFor("wh", "d"), now); until.IsZero() {
+		t.Fatal("want deferred")
+	}
+	r := g.done("wh", signal{success: true, duration: time.Second, started: now}, now.Add(time.Second))
+	if r.recall != 2 {
+		t.Errorf("recall with 2 free slots: got %d, want 2", r.recall)
+	}
+	g.recalled("wh", 2, 1) // one was left in the store: none now
+	gt.inFlight = append(gt.inFlight, inflight{start: now})
+	if r := g.done("wh", signal{success: true, duration: time.Second, started: now}, now.Add(2*time.Second)); r.recall != 0 {
+		t.Errorf("recall once the store had none left: got %d, want 0", r.recall)
+	}
+	// A webhook that never deferred does not ask.
+	g.admit(jobFor("other", "x"), now)
+	if r := g.done("other", signal{success: true, duration: time.Second, started: now}, now); r.recall != 0 {
+		t.Errorf("recall on a webhook that deferred nothing: got %d", r.recall)
+	}
+}
+
+// An answered attempt's age is not the endpoint's: a store that is slow to
+// record outcomes (a frozen disk) does not make the webhook look slow.
+func TestGateAnsweredAttemptsDoNotAge(t *testing.T) {
+	t.Parallel()
+	g := newGates(16, 1000)
+	now := time.Now()
+	g.admit(jobFor("wh", "a"), now)
+	g.admit(jobFor("wh", "b"), now)
+	g.responded("wh", now) // both answered at once...
+	g.responded("wh", now)
+	later := now.Add(5 * time.Second) // ...and their outcomes wait on the store
+	if run, until := g.admit(jobFor("wh", "c"), later); run || !until.IsZero() {
+		t.Errorf("got run %v, until %v; want parked (the endpoint answered quickly)", run, until)
 	}
 }
 
@@ -111,16 +229,16 @@ func TestGatePauseDefersParkedAndNewJobs(t *testing.T) {
 	g.admit(jobFor("wh", "b"), now)
 	g.admit(jobFor("wh", "c"), now) // parked
 	pause := now.Add(3 * time.Second)
-	start, deferred := g.done("wh", signal{overload: true, pause: pause}, now)
-	if start != nil || len(deferred) != 1 || deferred[0].job.delivery.ID != "c" || !deferred[0].until.Equal(pause) {
-		t.Fatalf("done with a pause: got start %v, deferred %v; want c deferred until %v", start, deferred, pause)
+	r := g.done("wh", signal{overload: true, pause: pause, started: now}, now)
+	if len(r.start) != 0 || len(r.deferred) != 1 || r.deferred[0].job.delivery.ID != "c" || !r.deferred[0].until.Equal(pause) {
+		t.Fatalf("done with a pause: got %+v; want c deferred until %v", r, pause)
 	}
 	// Jobs deferred one after another come back spaced at the webhook's pace.
 	run, until := g.admit(jobFor("wh", "d"), now.Add(time.Second))
 	if run || !until.After(pause) || until.After(pause.Add(time.Minute)) {
 		t.Errorf("during the pause: got run %v, until %v; want deferred to just after %v", run, until, pause)
 	}
-	g.done("wh", signal{success: true}, pause) // b ends
+	g.done("wh", signal{success: true, started: now}, pause) // b ends
 	if run, _ := g.admit(jobFor("wh", "e"), pause); !run {
 		t.Error("after the pause: held back, want run")
 	}
@@ -135,10 +253,10 @@ func TestGateDrainAndSweep(t *testing.T) {
 	if js := g.drain(); len(js) != 1 || js[0].delivery.ID != "b" {
 		t.Fatalf("drain: got %v, want b", js)
 	}
-	g.done("wh", signal{success: true}, now)
+	g.done("wh", signal{success: true, started: now}, now)
 	later := now.Add(2 * idleGate)
 	g.admit(jobFor("other", "x"), later)
-	g.done("other", signal{}, later) // sweeps
+	g.done("other", signal{started: later}, later) // sweeps
 	if _, ok := g.m["wh"]; ok {
 		t.Error("an idle webhook's state was kept past idleGate")
 	}
@@ -160,9 +278,10 @@ func TestGateHangingAttemptsMakeAWebhookSlow(t *testing.T) {
 	if run || !until.After(later.Add(maxParkWait)) {
 		t.Errorf("hanging attempts: got run %v, until %v; want deferred past %v", run, until, later.Add(maxParkWait))
 	}
-	// When one ends (a timeout), the job parked early is deferred too.
-	start, deferred := g.done("wh", signal{overload: true, duration: 3 * time.Second, started: now}, later)
-	if start != nil || len(deferred) != 1 || deferred[0].job.delivery.ID != "c" {
-		t.Errorf("after a timeout: got start %v, deferred %v; want c deferred", start, deferred)
+	// When one ends with a timeout, the limit halves to the one still hanging,
+	// and c, parked early, would now wait too long: it is deferred too.
+	r := g.done("wh", signal{overload: true, duration: 3 * time.Second, started: now}, later)
+	if len(r.start) != 0 || len(r.deferred) != 1 || r.deferred[0].job.delivery.ID != "c" {
+		t.Errorf("after a timeout: got %+v; want c deferred", r)
 	}
 }

@@ -21,6 +21,9 @@ type Metrics struct {
 	// DeliveriesDeferred counts jobs handed back to the store because their
 	// webhook was at its concurrency limit or paused (no attempt counted).
 	DeliveriesDeferred prometheus.Counter
+	// DeliveriesRecalled counts deferred deliveries made due early because
+	// their webhook had a free slot and nothing waiting.
+	DeliveriesRecalled prometheus.Counter
 	QueueInUse         prometheus.Gauge
 	HTTPRequests       *prometheus.CounterVec
 	HTTPDuration       *prometheus.HistogramVec
@@ -50,6 +53,9 @@ func New() *Metrics {
 		DeliveriesDeferred: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookline_deliveries_deferred_total", Help: "Deliveries put back for later because their webhook was at its concurrency limit or paused by Retry-After.",
 		}),
+		DeliveriesRecalled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookline_deliveries_recalled_total", Help: "Deferred deliveries made due early: their webhook had a free slot and nothing waiting.",
+		}),
 		QueueInUse: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hookline_delivery_queue_in_use", Help: "Deliveries claimed by this process and queued or in flight.",
 		}),
@@ -65,7 +71,7 @@ func New() *Metrics {
 		}),
 	}
 	m.Registry.MustRegister(m.EventsPublished, m.Attempts, m.AttemptDuration, m.DeliveriesEnded,
-		m.WebhooksDisabled, m.DeliveriesDeferred, m.QueueInUse, m.HTTPRequests, m.HTTPDuration, m.RateLimited,
+		m.WebhooksDisabled, m.DeliveriesDeferred, m.DeliveriesRecalled, m.QueueInUse, m.HTTPRequests, m.HTTPDuration, m.RateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

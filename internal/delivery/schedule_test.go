@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
@@ -25,7 +28,7 @@ func gateInFlight(e *Engine, webhookID string) int {
 	e.gates.mu.Lock()
 	defer e.gates.mu.Unlock()
 	if gt := e.gates.m[webhookID]; gt != nil {
-		return len(gt.starts)
+		return len(gt.inFlight)
 	}
 	return 0
 }
@@ -94,4 +97,82 @@ func TestAttemptOverAStallIsNotCounted(t *testing.T) {
 			t.Errorf("after a 503 over a stall: got limit %v, want %v", got, limit)
 		}
 	})
+}
+
+// The issue's slow endpoint: a burst to a receiver that takes its time. While
+// deliveries wait and the webhook has a free slot, a request goes out: no gap
+// in the receiver's traffic until the burst is delivered, where the backlog
+// used to be pushed seconds ahead while the slots sat idle.
+func TestSlowEndpointSlotsNeverIdle(t *testing.T) {
+	onEachDriver(t, func(t *testing.T, setup setupFunc) {
+		f := setup(t)
+		e := f.start(t, func(o *Options) {
+			o.Workers = 16
+			o.WebhookConcurrency = 4
+			o.Timeout = 5 * time.Second
+			o.Lease = 10 * time.Second
+		})
+		rcv := newReceiver(t, reply{status: http.StatusOK, delay: 300 * time.Millisecond})
+		f.webhook(t, rcv.URL)
+		const n = 40
+		ps := make([]PublishParams, n)
+		for i := range ps {
+			ps[i] = PublishParams{Tenant: "acme", Type: "a.b", Data: []byte(`{}`)}
+		}
+		publish(t, e, ps...)
+		waitFor(t, 30*time.Second, "every delivery", func() bool { return rcv.count() >= n })
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		var gap time.Duration
+		for i := 1; i < len(rcv.reqs); i++ {
+			gap = max(gap, rcv.reqs[i].at.Sub(rcv.reqs[i-1].at))
+		}
+		took := rcv.reqs[len(rcv.reqs)-1].at.Sub(rcv.reqs[0].at)
+		t.Logf("%d requests over %s, longest gap %s", len(rcv.reqs), took, gap)
+		if gap > time.Second {
+			t.Errorf("longest gap between two requests: %s, want under 1s (each answer takes 300ms, and work was waiting)", gap)
+		}
+	})
+}
+
+// Deliveries deferred while an endpoint was slow come back as soon as it has
+// free slots again (recalled), not at the time estimated when it was slow.
+func TestDeferredDeliveriesAreRecalled(t *testing.T) {
+	onEachDriver(t, func(t *testing.T, setup setupFunc) {
+		f := setup(t)
+		e := f.start(t, func(o *Options) {
+			o.Workers = 16
+			o.WebhookConcurrency = 4
+			o.Timeout = 5 * time.Second
+			o.Lease = 10 * time.Second
+		})
+		// The first two answers take 2 s; then the endpoint answers at once.
+		rcv := newReceiver(t, reply{status: http.StatusOK, delay: 2 * time.Second}, reply{status: http.StatusOK, delay: 2 * time.Second},
+			reply{status: http.StatusOK})
+		f.webhook(t, rcv.URL)
+		const n = 30
+		ps := make([]PublishParams, n)
+		for i := range ps {
+			ps[i] = PublishParams{Tenant: "acme", Type: "a.b", Data: []byte(`{}`)}
+		}
+		began := time.Now()
+		publish(t, e, ps...)
+		waitFor(t, 30*time.Second, "every delivery", func() bool { return rcv.count() >= n })
+		took := time.Since(began)
+		deferred, recalled := counter(e.o.Metrics.DeliveriesDeferred), counter(e.o.Metrics.DeliveriesRecalled)
+		t.Logf("%d delivered in %s; %v deferred, %v recalled", n, took, deferred, recalled)
+		if deferred == 0 {
+			t.Fatal("nothing was deferred: the test does not exercise a recall")
+		}
+		if took > 6*time.Second {
+			t.Errorf("took %s, want well under the 2 s pace's estimate for the deferred (~%s): they were not recalled", took, 2*time.Second*n/3)
+		}
+	})
+}
+
+// counter reads a Prometheus counter.
+func counter(c prometheus.Counter) float64 {
+	var m dto.Metric
+	_ = c.Write(&m)
+	return m.GetCounter().GetValue()
 }
