@@ -38,7 +38,10 @@ type gate struct {
 	parked   []job
 	paused   time.Time     // no attempt starts before
 	deferEnd time.Time     // when the last job deferred is due, plus a slot
-	deferred bool          // jobs this process deferred may still wait in the store
+	// deferred says the webhook may have deferred jobs waiting in the store:
+	// this process deferred some, or it has not asked yet (a previous process,
+	// or another node, may have left some).
+	deferred bool
 	latency  time.Duration // moving average of attempt durations
 	used     time.Time
 }
@@ -251,7 +254,7 @@ func (g *gates) drain() []job {
 func (g *gates) get(id string, now time.Time) *gate {
 	gt := g.m[id]
 	if gt == nil {
-		gt = &gate{limit: float64(g.initial)}
+		gt = &gate{limit: float64(g.initial), deferred: true}
 		g.m[id] = gt
 	}
 	gt.used = now

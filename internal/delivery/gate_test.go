@@ -47,7 +47,7 @@ func TestGateAdmitsUpToTheLimitThenParks(t *testing.T) {
 	}
 	// A success frees a slot and starts the parked job; the limit grows.
 	r := g.done("wh_a", signal{success: true, duration: time.Millisecond, started: now}, now)
-	if got := startedIDs(r.start); len(got) != 1 || got[0] != "d2" || r.deferred != nil || r.recall != 0 {
+	if got := startedIDs(r.start); len(got) != 1 || got[0] != "d2" || r.deferred != nil {
 		t.Fatalf("done: got %+v; want d2 started", r)
 	}
 	if gt := g.m["wh_a"]; gt.limit != 3 || len(gt.inFlight) != 2 {
@@ -198,10 +198,16 @@ func TestGateRecallsWhenASlotIsFree(t *testing.T) {
 	if r := g.done("wh", signal{success: true, duration: time.Second, started: now}, now.Add(2*time.Second)); r.recall != 0 {
 		t.Errorf("recall once the store had none left: got %d, want 0", r.recall)
 	}
-	// A webhook that never deferred does not ask.
+	// A webhook this process knows nothing of asks once (a previous process,
+	// or another node, may have deferred some), and not again once told none.
 	g.admit(jobFor("other", "x"), now)
+	if r := g.done("other", signal{success: true, duration: time.Second, started: now}, now); r.recall == 0 {
+		t.Error("no recall on a webhook new to this process, want one")
+	}
+	g.recalled("other", 3, 0)
+	g.admit(jobFor("other", "y"), now)
 	if r := g.done("other", signal{success: true, duration: time.Second, started: now}, now); r.recall != 0 {
-		t.Errorf("recall on a webhook that deferred nothing: got %d", r.recall)
+		t.Errorf("recall once the store had none: got %d, want 0", r.recall)
 	}
 }
 

@@ -176,3 +176,40 @@ func counter(c prometheus.Counter) float64 {
 	_ = c.Write(&m)
 	return m.GetCounter().GetValue()
 }
+
+// After a restart, deliveries the previous process deferred are recalled as
+// soon as the new one has their webhook's slots free, not left to their
+// estimated time with nothing in flight.
+func TestDeferredDeliveriesAfterARestart(t *testing.T) {
+	onEachDriver(t, func(t *testing.T, setup setupFunc) {
+		f := setup(t)
+		opts := func(o *Options) { o.Workers = 16; o.WebhookConcurrency = 4; o.Timeout = 5 * time.Second; o.Lease = 10 * time.Second }
+		first := New(f.options(opts))
+		if err := first.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// Slow at first (3 s), so that the burst is deferred up to tens of seconds ahead.
+		rcv := newReceiver(t, reply{status: http.StatusOK, delay: 3 * time.Second}, reply{status: http.StatusOK, delay: 3 * time.Second},
+			reply{status: http.StatusOK})
+		f.webhook(t, rcv.URL)
+		const n = 30
+		ps := make([]PublishParams, n)
+		for i := range ps {
+			ps[i] = PublishParams{Tenant: "acme", Type: "a.b", Data: []byte(`{}`)}
+		}
+		publish(t, first, ps...)
+		waitFor(t, 10*time.Second, "deferrals", func() bool { return counter(first.o.Metrics.DeliveriesDeferred) > 0 })
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := first.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		restarted := time.Now()
+		f.start(t, opts)
+		waitFor(t, 30*time.Second, "every delivery", func() bool { return rcv.count() >= n })
+		t.Logf("after the restart: %s", time.Since(restarted))
+		if took := time.Since(restarted); took > 8*time.Second {
+			t.Errorf("after the restart, the rest took %s; want a few seconds (the deferred recalled, not waited for)", took)
+		}
+	})
+}
