@@ -36,8 +36,8 @@ type gate struct {
 	inFlight []inflight
 	limit    float64
 	parked   []job
-	paused   time.Time     // no attempt starts before
-	deferEnd time.Time     // when the last job deferred is due, plus a slot
+	paused   time.Time // no attempt starts before
+	deferEnd time.Time // when the last job deferred is due, plus a slot
 	// deferred says the webhook may have deferred jobs waiting in the store:
 	// this process deferred some, or it has not asked yet (a previous process,
 	// or another node, may have left some).

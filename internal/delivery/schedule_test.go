@@ -183,7 +183,12 @@ func counter(c prometheus.Counter) float64 {
 func TestDeferredDeliveriesAfterARestart(t *testing.T) {
 	onEachDriver(t, func(t *testing.T, setup setupFunc) {
 		f := setup(t)
-		opts := func(o *Options) { o.Workers = 16; o.WebhookConcurrency = 4; o.Timeout = 5 * time.Second; o.Lease = 10 * time.Second }
+		opts := func(o *Options) {
+			o.Workers = 16
+			o.WebhookConcurrency = 4
+			o.Timeout = 5 * time.Second
+			o.Lease = 10 * time.Second
+		}
 		first := New(f.options(opts))
 		if err := first.Start(context.Background()); err != nil {
 			t.Fatal(err)
