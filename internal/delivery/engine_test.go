@@ -184,6 +184,26 @@ func (f *fixture) firstFailedEvent(t *testing.T) (opsData, json.RawMessage) {
 	return data, evs[0].Data
 }
 
+// claimedByTheDead stores an event for wh and claims its delivery with token
+// until leaseUntil, as a process that then died would have, and returns the
+// delivery's id.
+func (f *fixture) claimedByTheDead(t *testing.T, wh *hookline.Webhook, now, leaseUntil time.Time, token string) string {
+	t.Helper()
+	ctx := context.Background()
+	ev := &hookline.Event{ID: hookline.NewID(hookline.PrefixEvent), Tenant: "acme", Type: "a.b",
+		Data: json.RawMessage(`{"n":1}`), Timestamp: now, CreatedAt: now}
+	id := hookline.NewID(hookline.PrefixDelivery)
+	if _, err := f.store.EventInsert(ctx, []store.EventInsertParams{{Event: ev,
+		Deliveries: []store.DeliveryInsert{{ID: id, WebhookID: wh.ID, NextAttemptAt: now}}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.store.DeliveryClaim(ctx, store.DeliveryClaimParams{Now: now, LeaseUntil: leaseUntil, LeaseToken: token, Limit: 10})
+	if err != nil || len(c) != 1 {
+		t.Fatalf("the dead process's claim: got %d, %v; want 1 delivery", len(c), err)
+	}
+	return id
+}
+
 func publish(t *testing.T, e *Engine, ps ...PublishParams) []store.EventInsertResult {
 	t.Helper()
 	res, err := e.Publish(context.Background(), ps)
@@ -972,20 +992,10 @@ func TestExpiredLeaseIsRecovered(t *testing.T) {
 		wh := f.webhook(t, rcv.URL)
 
 		// A "dead" engine stored an event and claimed its delivery, then vanished.
-		now := time.Now().UTC().Truncate(time.Millisecond)
-		ev := &hookline.Event{ID: hookline.NewID(hookline.PrefixEvent), Tenant: "acme", Type: "a.b",
-			Data: json.RawMessage(`{"n":1}`), Timestamp: now, CreatedAt: now}
-		dlvID := hookline.NewID(hookline.PrefixDelivery)
-		if _, err := f.store.EventInsert(ctx, []store.EventInsertParams{{Event: ev,
-			Deliveries: []store.DeliveryInsert{{ID: dlvID, WebhookID: wh.ID, NextAttemptAt: now}}}}); err != nil {
-			t.Fatal(err)
-		}
-		leaseUntil := now.Add(400 * time.Millisecond)
 		const deadToken = "node_dead.1"
-		claimed, err := f.store.DeliveryClaim(ctx, store.DeliveryClaimParams{Now: now, LeaseUntil: leaseUntil, LeaseToken: deadToken, Limit: 10})
-		if err != nil || len(claimed) != 1 {
-			t.Fatalf("dead engine's claim: got %d, %v; want 1 delivery", len(claimed), err)
-		}
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		leaseUntil := now.Add(400 * time.Millisecond)
+		dlvID := f.claimedByTheDead(t, wh, now, leaseUntil, deadToken)
 
 		f.start(t, func(o *Options) { o.Store = f.shared(); o.PollInterval = 25 * time.Millisecond })
 		d := f.waitDelivery(t, dlvID, hookline.DeliverySucceeded)
@@ -999,8 +1009,8 @@ func TestExpiredLeaseIsRecovered(t *testing.T) {
 		if reqs[0].at.Before(leaseUntil) {
 			t.Errorf("delivered at %s, before the dead engine's lease ended at %s", reqs[0].at, leaseUntil)
 		}
-		if reqs[0].eventID() != ev.ID {
-			t.Errorf("event id: got %q, want %q", reqs[0].eventID(), ev.ID)
+		if reqs[0].eventID() != d.EventID {
+			t.Errorf("event id: got %q, want %q", reqs[0].eventID(), d.EventID)
 		}
 		verify(t, wh.Secret, reqs[0])
 

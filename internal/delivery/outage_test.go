@@ -73,17 +73,8 @@ func TestStartOnUnwritableStorage(t *testing.T) {
 
 	// The previous process claimed a delivery, then was killed.
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	ev := &hookline.Event{ID: hookline.NewID(hookline.PrefixEvent), Tenant: "acme", Type: "a.b",
-		Data: json.RawMessage(`{"n":1}`), Timestamp: now, CreatedAt: now}
-	left := hookline.NewID(hookline.PrefixDelivery)
-	if _, err := f.store.EventInsert(ctx, []store.EventInsertParams{{Event: ev,
-		Deliveries: []store.DeliveryInsert{{ID: left, WebhookID: wh.ID, NextAttemptAt: now}}}}); err != nil {
-		t.Fatal(err)
-	}
 	leaseUntil := now.Add(500 * time.Millisecond)
-	if c, err := f.store.DeliveryClaim(ctx, store.DeliveryClaimParams{Now: now, LeaseUntil: leaseUntil, LeaseToken: "node_dead.1", Limit: 1}); err != nil || len(c) != 1 {
-		t.Fatalf("the previous process's claim: got %d, %v", len(c), err)
-	}
+	left := f.claimedByTheDead(t, wh, now, leaseUntil, "node_dead.1")
 
 	logs := &testkit.SyncBuffer{}
 	u := &unwritable{Store: f.store}

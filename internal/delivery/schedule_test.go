@@ -106,20 +106,11 @@ func TestAttemptOverAStallIsNotCounted(t *testing.T) {
 func TestSlowEndpointSlotsNeverIdle(t *testing.T) {
 	onEachDriver(t, func(t *testing.T, setup setupFunc) {
 		f := setup(t)
-		e := f.start(t, func(o *Options) {
-			o.Workers = 16
-			o.WebhookConcurrency = 4
-			o.Timeout = 5 * time.Second
-			o.Lease = 10 * time.Second
-		})
+		e := f.start(t, burstOptions)
 		rcv := newReceiver(t, reply{status: http.StatusOK, delay: 300 * time.Millisecond})
 		f.webhook(t, rcv.URL)
 		const n = 40
-		ps := make([]PublishParams, n)
-		for i := range ps {
-			ps[i] = PublishParams{Tenant: "acme", Type: "a.b", Data: []byte(`{}`)}
-		}
-		publish(t, e, ps...)
+		publish(t, e, burst(n)...)
 		waitFor(t, 30*time.Second, "every delivery", func() bool { return rcv.count() >= n })
 		rcv.mu.Lock()
 		defer rcv.mu.Unlock()
@@ -140,23 +131,14 @@ func TestSlowEndpointSlotsNeverIdle(t *testing.T) {
 func TestDeferredDeliveriesAreRecalled(t *testing.T) {
 	onEachDriver(t, func(t *testing.T, setup setupFunc) {
 		f := setup(t)
-		e := f.start(t, func(o *Options) {
-			o.Workers = 16
-			o.WebhookConcurrency = 4
-			o.Timeout = 5 * time.Second
-			o.Lease = 10 * time.Second
-		})
+		e := f.start(t, burstOptions)
 		// The first two answers take 2 s; then the endpoint answers at once.
 		rcv := newReceiver(t, reply{status: http.StatusOK, delay: 2 * time.Second}, reply{status: http.StatusOK, delay: 2 * time.Second},
 			reply{status: http.StatusOK})
 		f.webhook(t, rcv.URL)
 		const n = 30
-		ps := make([]PublishParams, n)
-		for i := range ps {
-			ps[i] = PublishParams{Tenant: "acme", Type: "a.b", Data: []byte(`{}`)}
-		}
 		began := time.Now()
-		publish(t, e, ps...)
+		publish(t, e, burst(n)...)
 		waitFor(t, 30*time.Second, "every delivery", func() bool { return rcv.count() >= n })
 		took := time.Since(began)
 		deferred, recalled := counter(e.o.Metrics.DeliveriesDeferred), counter(e.o.Metrics.DeliveriesRecalled)
@@ -183,12 +165,7 @@ func counter(c prometheus.Counter) float64 {
 func TestDeferredDeliveriesAfterARestart(t *testing.T) {
 	onEachDriver(t, func(t *testing.T, setup setupFunc) {
 		f := setup(t)
-		opts := func(o *Options) {
-			o.Workers = 16
-			o.WebhookConcurrency = 4
-			o.Timeout = 5 * time.Second
-			o.Lease = 10 * time.Second
-		}
+		opts := burstOptions
 		first := New(f.options(opts))
 		if err := first.Start(context.Background()); err != nil {
 			t.Fatal(err)
@@ -198,11 +175,7 @@ func TestDeferredDeliveriesAfterARestart(t *testing.T) {
 			reply{status: http.StatusOK})
 		f.webhook(t, rcv.URL)
 		const n = 30
-		ps := make([]PublishParams, n)
-		for i := range ps {
-			ps[i] = PublishParams{Tenant: "acme", Type: "a.b", Data: []byte(`{}`)}
-		}
-		publish(t, first, ps...)
+		publish(t, first, burst(n)...)
 		waitFor(t, 10*time.Second, "deferrals", func() bool { return counter(first.o.Metrics.DeliveriesDeferred) > 0 })
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -217,4 +190,22 @@ func TestDeferredDeliveriesAfterARestart(t *testing.T) {
 			t.Errorf("after the restart, the rest took %s; want a few seconds (the deferred recalled, not waited for)", took)
 		}
 	})
+}
+
+// burstOptions are the engine options of the burst tests: room for a webhook
+// to grow to 4 attempts at a time.
+func burstOptions(o *Options) {
+	o.Workers = 16
+	o.WebhookConcurrency = 4
+	o.Timeout = 5 * time.Second
+	o.Lease = 10 * time.Second
+}
+
+// burst is n events for tenant acme, published at once.
+func burst(n int) []PublishParams {
+	ps := make([]PublishParams, n)
+	for i := range ps {
+		ps[i] = PublishParams{Tenant: "acme", Type: "a.b", Data: []byte(`{}`)}
+	}
+	return ps
 }

@@ -2,7 +2,6 @@ package sqlitetest
 
 import (
 	"context"
-	"crypto/rand"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -10,7 +9,6 @@ import (
 
 	moderncsqlite "modernc.org/sqlite"
 
-	"github.com/hookline/hookline/internal/secrets"
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
@@ -58,17 +56,9 @@ func OnConnect(t testing.TB, path, stmt string) {
 // one fails. Deleting rows frees room again.
 func OpenFull(t testing.TB) *sqlite.Store {
 	t.Helper()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	box, err := secrets.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookline.db")
-	opts := sqlite.Options{Secrets: box, Synchronous: "NORMAL"}
+	opts := options(t)
 	s, err := sqlite.Open(ctx, path, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -17,16 +17,8 @@ import (
 // closed when the test ends, after any cleanup registered later has run.
 func Open(t testing.TB) *sqlite.Store {
 	t.Helper()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	box, err := secrets.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookline.db"), sqlite.Options{Secrets: box, Synchronous: "NORMAL"})
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookline.db"), options(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,4 +27,19 @@ func Open(t testing.TB) *sqlite.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// options are the store options of a test: a random secret key, and
+// synchronous=NORMAL.
+func options(t testing.TB) sqlite.Options {
+	t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	box, err := secrets.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sqlite.Options{Secrets: box, Synchronous: "NORMAL"}
 }
