@@ -14,6 +14,10 @@ import (
 
 // benchReport is the part of `hookline bench --json`'s report the tests check.
 type benchReport struct {
+	Backlog *struct {
+		Events   int64 `json:"events"`
+		Accepted int64 `json:"accepted"`
+	} `json:"backlog"`
 	Publish struct {
 		Accepted int64 `json:"accepted"`
 		Errors   int64 `json:"errors"`
@@ -32,10 +36,27 @@ type benchReport struct {
 		P99   float64 `json:"p99_ms"`
 		Max   float64 `json:"max_ms"`
 	} `json:"latency"`
+	HealthyLatency *struct {
+		Count int     `json:"count"`
+		P99   float64 `json:"p99_ms"`
+		Max   float64 `json:"max_ms"`
+	} `json:"healthy_latency"`
+	Receiver struct {
+		DeadHeld int64 `json:"dead_held"`
+	} `json:"receiver"`
 	Server struct {
+		Seconds      float64 `json:"seconds"`
 		CPUSeconds   float64 `json:"cpu_seconds"`
 		PeakRSSBytes int64   `json:"peak_rss_bytes"`
-		Nodes        []struct {
+		WriteBytes   *int64  `json:"disk_write_bytes"`
+		Counters     *struct {
+			Attempts          map[string]int64 `json:"attempts"`
+			AttemptsTotal     int64            `json:"attempts_total"`
+			Deferred          int64            `json:"deferred"`
+			DeferredPerMinute float64          `json:"deferred_per_minute"`
+			Recalled          int64            `json:"recalled"`
+		} `json:"counters"`
+		Nodes []struct {
 			PID int `json:"pid"`
 		} `json:"nodes"`
 	} `json:"server"`
@@ -146,6 +167,54 @@ func TestBenchTarget(t *testing.T) {
 	}
 }
 
+// TestBenchDead runs scenario 6 small, for each kind of dead endpoint: a
+// backlog of 2,000 to the dead webhook, then 50 events/s for 3 s to a healthy
+// one. The healthy deliveries all arrive, the dead ones are not counted missing,
+// and the cost of the phase is reported.
+func TestBenchDead(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"refuse", "timeout"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			code, out, rep := runBench(t, "--scenario", "6", "--dead", kind, "--backlog", "2000", "--duration", "3s")
+			checkBench(t, code, out, rep, 150)
+			if rep == nil {
+				return
+			}
+			if b := rep.Backlog; b == nil || b.Events != 2000 || b.Accepted != 2000 {
+				t.Errorf("backlog: got %+v, want 2000 events accepted", b)
+			}
+			if h := rep.HealthyLatency; h == nil || h.Count != 150 || h.P99 <= 0 || h.Max < h.P99 {
+				t.Errorf("healthy latency: got %+v, want 150 deliveries with 0 < p99 ≤ max", h)
+			}
+			s := rep.Server
+			switch {
+			case s.Seconds < 2.9: // the last of 150 events is due at 2.98 s
+				t.Errorf("server: got a measured phase of %gs, want about 3s", s.Seconds)
+			case s.WriteBytes == nil || *s.WriteBytes <= 0:
+				t.Errorf("server: got disk writes %v, want some bytes written (SQLite commits)", s.WriteBytes)
+			}
+			c := s.Counters
+			switch {
+			case c == nil:
+				t.Errorf("got no delivery counters, want them read from /metrics")
+			case c.Attempts["success"] < 100 || c.AttemptsTotal < c.Attempts["success"]:
+				t.Errorf("attempts: got %+v, want about 150 successes (the healthy webhook's) among them", c.Attempts)
+			case kind == "refuse" && c.Attempts["retry"] == 0:
+				t.Errorf("attempts: got %+v, want refused attempts (outcome retry) to the dead webhook", c.Attempts)
+			}
+			if kind == "timeout" && rep.Receiver.DeadHeld == 0 {
+				t.Error("got no request held for the dead webhook, want its attempts to reach the receiver")
+			}
+			for _, want := range []string{"dead webhook", "backlog", "healthy webhooks", "server disk writes", "attempts", "deferred", "recalled"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("the table lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
 // TestBenchRefusals: wrong flags and targets stop the bench before any load,
 // with a message naming the fault.
 func TestBenchRefusals(t *testing.T) {
@@ -157,7 +226,9 @@ func TestBenchRefusals(t *testing.T) {
 		want     string
 	}{
 		{"remote target", []string{"--target", "http://192.0.2.1:8080"}, 1, "not a loopback address"},
-		{"unknown scenario", []string{"--scenario", "9"}, 2, "--scenario must be 1 to 5"},
+		{"unknown scenario", []string{"--scenario", "9"}, 2, "--scenario must be 1 to 6"},
+		{"unknown dead kind", []string{"--dead", "slow"}, 2, "--dead must be refuse or timeout"},
+		{"backlog without dead", []string{"--backlog", "1000"}, 2, "--backlog goes with --dead"},
 		{"several SQLite nodes", []string{"--nodes", "2"}, 2, "needs --db postgres://"},
 		{"events and duration", []string{"--rate", "10", "--duration", "1s", "--events", "5"}, 2, "not both"},
 	}

@@ -36,6 +36,13 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		return nil, fmt.Errorf("starting the receiver: %w", err)
 	}
 	defer rc.close()
+	var dead *deadEndpoint
+	if o.Dead != "" {
+		if dead, err = startDead(o.Dead, rc); err != nil {
+			return nil, fmt.Errorf("--dead %s: %w", o.Dead, err)
+		}
+		defer dead.release() // after the servers have stopped
+	}
 	rep = newReport(runID, o)
 
 	api := newClient(o.APIKey, o.Concurrency)
@@ -79,16 +86,38 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 	}
 
-	m := startMeasuring(pids)
+	if dead != nil {
+		id, err := createDeadWebhook(runCtx, api, bases[0], dead.url, o, runID)
+		if id != "" {
+			ids = append(ids, id)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if o.Backlog > 0 {
+		if err := publishBacklog(runCtx, c, api, bases, runID, o, rc, rep); err != nil {
+			return nil, err
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("interrupted: %w", context.Cause(ctx))
+		}
+	}
+
+	// The measured phase: the load, and the wait for its deliveries. The
+	// servers' counters are read even when the run's time is up.
+	scrapeCtx := context.WithoutCancel(ctx)
+	scrape := func(ctx context.Context) (Counters, error) { return scrapeCounters(ctx, api, bases) }
+	m := startMeasuring(scrapeCtx, pids, scrape)
 	pub := newPublisher(c, api, bases, runID, o)
-	stopProgress := reportProgress(o, pub, d, rc)
+	stopProgress := reportProgress(o.Progress, "published", o.Events, pub, d, rc)
 	pub.run(runCtx, o.Concurrency)
 	expected, notExpected := expectedDeliveries(pub.accepted, cs, o.Fanout)
 	if pub.fatal == nil && ctx.Err() == nil {
 		waitForDeliveries(runCtx, d, expected, o.Hold+o.Wait)
 	}
 	stopProgress()
-	m.finish(rep, d.received.Load())
+	m.finish(scrapeCtx, rep, d.received.Load())
 	switch {
 	case pub.fatal != nil:
 		return nil, pub.fatal
@@ -219,6 +248,7 @@ func newReport(runID string, o Options) *Report {
 		Params: Params{
 			Scenario: o.Scenario, Webhooks: o.Webhooks, Fanout: o.Fanout, Events: o.Events, Rate: o.Rate,
 			Concurrency: o.Concurrency, Batch: o.Batch, PayloadBytes: o.PayloadBytes, Hold: o.Hold.String(),
+			Dead: o.Dead, Backlog: o.Backlog,
 			Latency: o.Latency.String(), FailRatio: o.FailRatio, TimeoutWebhooks: o.TimeoutWebhooks,
 			SlowWebhooks: o.SlowWebhooks, SlowLatency: o.SlowLatency.String(), Wait: o.Wait.String(),
 			MaxTime: o.MaxTime.String(), Nodes: o.Nodes, ServerFlags: append([]string{}, o.ServerFlags...),

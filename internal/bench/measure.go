@@ -1,43 +1,61 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"time"
 )
 
-// measuring holds the resource readings taken when the load starts.
+// measuring holds the readings taken when the measured phase (publishing and
+// waiting) starts.
 type measuring struct {
-	pids    []int
-	cpu0    []time.Duration
-	errs    []error
-	self0   time.Duration
-	sampler *rssSampler
+	pids      []int
+	start     time.Time
+	cpu0      []time.Duration
+	cpuErrs   []error
+	write0    []int64
+	writeErrs []error
+	self0     time.Duration
+	sampler   *rssSampler
+
+	scrape      func(context.Context) (Counters, error) // the servers' /metrics
+	counters0   Counters
+	countersErr error
 }
 
-func startMeasuring(pids []int) *measuring {
-	m := &measuring{pids: pids, cpu0: make([]time.Duration, len(pids)), errs: make([]error, len(pids))}
+func startMeasuring(ctx context.Context, pids []int, scrape func(context.Context) (Counters, error)) *measuring {
+	n := len(pids)
+	m := &measuring{pids: pids, cpu0: make([]time.Duration, n), cpuErrs: make([]error, n),
+		write0: make([]int64, n), writeErrs: make([]error, n), scrape: scrape}
+	m.counters0, m.countersErr = scrape(ctx)
 	for i, pid := range pids {
-		m.cpu0[i], m.errs[i] = ProcCPU(pid)
+		m.cpu0[i], m.cpuErrs[i] = ProcCPU(pid)
+		m.write0[i], m.writeErrs[i] = ProcWriteBytes(pid)
 	}
 	m.self0, _ = ProcCPU(os.Getpid())
+	m.start = time.Now()
 	m.sampler = startRSSSampler(pids)
 	return m
 }
 
-// finish reads the CPU used since start and the memory peaks into rep.
-func (m *measuring) finish(rep *Report, delivered int64) {
+// finish reads what the servers used since start, and their memory peaks,
+// into rep.
+func (m *measuring) finish(ctx context.Context, rep *Report, delivered int64) {
 	sampled := m.sampler.finish()
 	s := &rep.Server
 	if len(m.pids) == 0 {
-		s.MeasurementErrors = append(s.MeasurementErrors, "no server process known (give --server-pid with --target): server CPU and memory not measured")
+		s.MeasurementErrors = append(s.MeasurementErrors, "no server process known (give --server-pid with --target): server CPU, memory and disk writes not measured")
 	}
+	var written int64
+	writesKnown := len(m.pids) > 0
 	for i, pid := range m.pids {
 		n := NodeResult{PID: pid, MaxSampledRSS: sampled[pid]}
 		cpu1, err := ProcCPU(pid)
-		if err = errors.Join(m.errs[i], err); err != nil {
+		if err = errors.Join(m.cpuErrs[i], err); err != nil {
 			s.MeasurementErrors = append(s.MeasurementErrors, fmt.Sprintf("CPU of process %d: %v", pid, err))
 		} else {
 			n.CPUSeconds = (cpu1 - m.cpu0[i]).Seconds()
@@ -47,17 +65,64 @@ func (m *measuring) finish(rep *Report, delivered int64) {
 		} else {
 			n.HWMBytes = hwm
 		}
+		w1, err := ProcWriteBytes(pid)
+		if err = errors.Join(m.writeErrs[i], err); err != nil {
+			s.MeasurementErrors = append(s.MeasurementErrors, fmt.Sprintf("disk writes of process %d: %v", pid, err))
+			writesKnown = false
+		} else {
+			w := w1 - m.write0[i]
+			n.WriteBytes = &w
+			written += w
+		}
 		s.CPUSeconds += n.CPUSeconds
 		s.PeakRSSBytes = max(s.PeakRSSBytes, n.HWMBytes, n.MaxSampledRSS)
 		s.Nodes = append(s.Nodes, n)
 	}
+	elapsed := time.Since(m.start)
+	s.Seconds = round3(elapsed.Seconds())
+	if writesKnown {
+		s.WriteBytes = &written
+	}
 	if delivered > 0 {
 		s.CPUMSPerDelivery = round3(s.CPUSeconds * 1000 / float64(delivered))
+	}
+	if elapsed > 0 {
+		s.CPUCores = round3(s.CPUSeconds / elapsed.Seconds())
 	}
 	s.CPUSeconds = round3(s.CPUSeconds)
 	if self1, err := ProcCPU(os.Getpid()); err == nil {
 		rep.BenchCPU = round3((self1 - m.self0).Seconds())
 	}
+
+	counters1, err := m.scrape(ctx)
+	if err = errors.Join(m.countersErr, err); err != nil {
+		s.MeasurementErrors = append(s.MeasurementErrors, fmt.Sprintf("delivery counters (attempts, deferred, recalled): %v", err))
+		return
+	}
+	s.Counters = counterResult(m.counters0, counters1, elapsed)
+}
+
+// counterResult is the change from c0 to c1 over elapsed.
+func counterResult(c0, c1 Counters, elapsed time.Duration) *CounterResult {
+	perMinute := func(n int64) float64 {
+		if elapsed <= 0 {
+			return 0
+		}
+		return math.Round(float64(n)/elapsed.Minutes()*10) / 10
+	}
+	delta := func(a, b float64) int64 { return int64(math.Round(b - a)) }
+	r := &CounterResult{Attempts: map[string]int64{}, AttemptsPerMinute: map[string]float64{}}
+	for outcome, v := range c1.Attempts {
+		n := delta(c0.Attempts[outcome], v)
+		r.Attempts[outcome], r.AttemptsPerMinute[outcome] = n, perMinute(n)
+		r.AttemptsTotal += n
+	}
+	r.AttemptsTotalPerMinute = perMinute(r.AttemptsTotal)
+	r.Deferred = delta(c0.Deferred, c1.Deferred)
+	r.DeferredPerMinute = perMinute(r.Deferred)
+	r.Recalled = delta(c0.Recalled, c1.Recalled)
+	r.RecalledPerMinute = perMinute(r.Recalled)
+	return r
 }
 
 // rssSampler reads the resident set size of some processes every 250 ms and

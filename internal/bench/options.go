@@ -36,6 +36,12 @@ type Options struct {
 	PayloadBytes int     // size of each event's data, padded; 0: as small as it comes
 	Hold         time.Duration
 
+	// Dead adds one webhook, beside the others, whose endpoint never succeeds:
+	// DeadRefuse or DeadTimeout; empty for none. Backlog events are published
+	// to it alone before the measured phase.
+	Dead    string
+	Backlog int
+
 	Latency         time.Duration // the receiver's answer time
 	FailRatio       float64       // fraction of requests answered 500
 	TimeoutWebhooks float64       // fraction of webhooks never answered
@@ -56,6 +62,12 @@ const (
 	MaxWebhooks   = 10_000
 	MaxDeliveries = 20_000_000 // one int64 per delivery, one duration per delivered one
 	MaxBatch      = 10_000
+)
+
+// The kinds of --dead.
+const (
+	DeadRefuse  = "refuse"  // a loopback port with nothing listening: connection refused
+	DeadTimeout = "timeout" // the receiver accepts and never answers
 )
 
 // Check validates the options and fills in defaults (Nodes, Batch).
@@ -108,6 +120,17 @@ func (o *Options) Check() error {
 	}
 	if o.TimeoutWebhooks+o.SlowWebhooks > 1 {
 		bad("--timeout-webhooks + --slow-webhooks must not exceed 1")
+	}
+	switch o.Dead {
+	case "", DeadRefuse, DeadTimeout:
+	default:
+		bad("--dead must be %s or %s", DeadRefuse, DeadTimeout)
+	}
+	switch {
+	case o.Backlog < 0 || o.Backlog > MaxEvents:
+		bad("--backlog must be 0 to %d", MaxEvents)
+	case o.Backlog > 0 && o.Dead == "":
+		bad("--backlog goes with --dead: it is published to the dead webhook")
 	}
 	if o.Latency < 0 || o.SlowLatency < 0 || o.Hold < 0 {
 		bad("--latency, --slow-latency and --hold must not be negative")

@@ -51,6 +51,10 @@ func TestOptionsCheck(t *testing.T) {
 		{"reserved server flag", func(o *Options) { o.ServerFlags = []string{"db=x"} }, "set by the bench"},
 		{"server flag without value", func(o *Options) { o.ServerFlags = []string{"workers"} }, "want name=value"},
 		{"no wait", func(o *Options) { o.Wait = 0 }, "--wait"},
+		{"unknown dead kind", func(o *Options) { o.Dead = "slow" }, "--dead must be refuse or timeout"},
+		{"backlog without dead", func(o *Options) { o.Backlog = 1000 }, "--backlog goes with --dead"},
+		{"negative backlog", func(o *Options) { o.Dead, o.Backlog = DeadRefuse, -1 }, "--backlog must be 0 to"},
+		{"backlog too large", func(o *Options) { o.Dead, o.Backlog = DeadTimeout, MaxEvents+1 }, "--backlog must be 0 to"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,6 +66,15 @@ func TestOptionsCheck(t *testing.T) {
 				t.Errorf("got %v, want an error mentioning %q", err, tt.want)
 			}
 		})
+	}
+	for _, dead := range []string{DeadRefuse, DeadTimeout} {
+		for _, backlog := range []int{0, 200_000} {
+			o = valid()
+			o.Dead, o.Backlog = dead, backlog
+			if err := o.Check(); err != nil {
+				t.Errorf("--dead %s --backlog %d: got %v, want no error", dead, backlog, err)
+			}
+		}
 	}
 	o = valid()
 	o.Nodes, o.DB, o.ServerFlags = 3, "postgres://u@127.0.0.1/db", []string{"--workers=128"}

@@ -86,3 +86,30 @@ func parseStatus(b []byte) (rss, peak int64, err error) {
 	}
 	return rss, peak, nil
 }
+
+// ProcWriteBytes returns the bytes process pid has caused to be written to
+// storage so far: write_bytes of /proc/PID/io, counted when the pages are
+// dirtied, whether or not they have reached the disk yet. Reading another
+// process's needs the same user (or more).
+func ProcWriteBytes(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseIO(b)
+}
+
+func parseIO(b []byte) (int64, error) {
+	for line := range bytes.Lines(b) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || string(name) != "write_bytes" {
+			continue
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(value)), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc io: write_bytes: %w", err)
+		}
+		return n, nil
+	}
+	return 0, errors.New("/proc io: no write_bytes (a kernel without I/O accounting?)")
+}

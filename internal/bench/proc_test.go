@@ -74,3 +74,28 @@ func TestParseStatus(t *testing.T) {
 		t.Error("a status without VmRSS: got no error, want one")
 	}
 }
+
+func TestParseIO(t *testing.T) {
+	t.Parallel()
+	// /proc/PID/io of a hookline serve that had taken 3,050 events on SQLite.
+	const io = `rchar: 9991196
+wchar: 132267906
+syscr: 3767
+syscw: 62730
+read_bytes: 12288
+write_bytes: 151486464
+cancelled_write_bytes: 0
+`
+	got, err := parseIO([]byte(io))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(151486464); got != want {
+		t.Errorf("got %d, want %d", got, want)
+	}
+	for _, bad := range []string{"", "rchar: 1\nwchar: 2\n", "write_bytes: lots\n"} {
+		if _, err := parseIO([]byte(bad)); err == nil {
+			t.Errorf("parseIO(%q): got no error, want one", bad)
+		}
+	}
+}

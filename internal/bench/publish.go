@@ -30,6 +30,7 @@ type publisher struct {
 	batch   int
 	rate    float64 // events per second; 0: as fast as possible
 	padding string
+	noBatch string // what to say when the server has no batch endpoint
 
 	// sentAt[seq] is the instant the event was scheduled (fixed rate) or its
 	// first publish request was sent: latencies count from it. Each event is
@@ -145,7 +146,7 @@ func (p *publisher) send(ctx context.Context, base string, seqs []int) ([]int, s
 	case a.status != http.StatusAccepted:
 		hint := authHint(a)
 		if a.status == http.StatusNotFound && p.batch > 1 {
-			hint = "this server has no POST /v1/events/batch: leave out --batch"
+			hint = p.noBatch
 		}
 		return nil, "", setupError("publishing (POST "+path+")", a, hint)
 	case p.batch <= 1:

@@ -89,6 +89,7 @@ type receiver struct {
 	failed   atomic.Int64 // answered 500 because of --fail-ratio
 	held     atomic.Int64 // requests to timeout webhooks, never answered
 	other    atomic.Int64 // requests without hlbench_seq (e.g. a test send), answered 200
+	dead     atomic.Int64 // requests to the dead webhook (deadPath), never answered
 }
 
 func startReceiver(c clock, d *deliveries, cs []class, o Options) (*receiver, error) {
@@ -106,12 +107,19 @@ func startReceiver(c clock, d *deliveries, cs []class, o Options) (*receiver, er
 
 // url is the address of webhook k.
 func (rc *receiver) url(k int) string {
-	return "http://" + rc.ln.Addr().String() + "/w/" + strconv.Itoa(k)
+	return rc.base() + "/w/" + strconv.Itoa(k)
 }
+
+func (rc *receiver) base() string { return "http://" + rc.ln.Addr().String() }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := rc.clock.now()
 	rc.requests.Add(1)
+	if r.URL.Path == deadPath {
+		rc.dead.Add(1)
+		rc.hold(r.Context(), -1)
+		panic(http.ErrAbortHandler) // no answer at all
+	}
 	k, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/w/"))
 	if err != nil || k < 0 || k >= len(rc.classes) || !strings.HasPrefix(r.URL.Path, "/w/") {
 		http.NotFound(w, r)

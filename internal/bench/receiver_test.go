@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -131,5 +132,55 @@ func TestReceiver(t *testing.T) {
 	}
 	if held, other := rc.held.Load(), rc.other.Load(); held != 1 || other != 1 {
 		t.Errorf("held, other: got %d, %d; want 1, 1", held, other)
+	}
+}
+
+// TestDeadEndpoints: the dead webhook of --dead timeout is held by the
+// receiver and never answered; the port of --dead refuse refuses connections.
+func TestDeadEndpoints(t *testing.T) {
+	t.Parallel()
+	rc, err := startReceiver(newClock(), newDeliveries(1, 10, false), []class{healthy}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.close()
+	post := func(url string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{"data":{"hlbench_seq":3}}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+
+	timeout, err := startDead(DeadTimeout, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer timeout.release()
+	if !strings.HasPrefix(timeout.url, "http://127.0.0.1:") {
+		t.Errorf("timeout: got URL %s, want the receiver's on 127.0.0.1", timeout.url)
+	}
+	if err := post(timeout.url); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("timeout: got %v, want no answer before the client's deadline", err)
+	}
+	if held, received := rc.dead.Load(), rc.deliveries.received.Load(); held != 1 || received != 0 {
+		t.Errorf("timeout: got %d held, %d received; want 1 held, none received", held, received)
+	}
+
+	refuse, err := startDead(DeadRefuse, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer refuse.release()
+	if !strings.HasPrefix(refuse.url, "http://127.0.0.1:") || refuse.url == timeout.url {
+		t.Errorf("refuse: got URL %s, want another port on 127.0.0.1", refuse.url)
+	}
+	for range 3 { // every time, not once
+		if err := post(refuse.url); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("refuse: got %v, want connection refused", err)
+		}
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,6 +27,9 @@ type Report struct {
 	Params     Params    `json:"params"`
 	Target     Target    `json:"target"`
 
+	// Backlog is the publishing of --backlog to the dead webhook, before the
+	// measured phase; Publish and everything below are the measured phase.
+	Backlog    *PublishResult `json:"backlog,omitempty"`
 	Publish    PublishResult  `json:"publish"`
 	Deliveries DeliveryResult `json:"deliveries"`
 	// Latency is publish → first 2xx-answered receipt, over every delivery
@@ -50,6 +55,8 @@ type Params struct {
 	Batch           int      `json:"batch"`
 	PayloadBytes    int      `json:"payload_bytes"`
 	Hold            string   `json:"hold"`
+	Dead            string   `json:"dead,omitempty"` // "refuse" or "timeout": one dead webhook beside the others
+	Backlog         int      `json:"backlog"`        // events published to the dead webhook first
 	Latency         string   `json:"latency"`
 	FailRatio       float64  `json:"fail_ratio"`
 	TimeoutWebhooks float64  `json:"timeout_webhooks"`
@@ -106,16 +113,38 @@ type ReceiverResult struct {
 	Failed   int64 `json:"answered_5xx"` // by --fail-ratio; the server retries them
 	Held     int64 `json:"held"`         // to timeout webhooks: never answered
 	Other    int64 `json:"other"`        // without hlbench_seq (test sends)
+	Dead     int64 `json:"dead_held"`    // to the dead webhook of --dead timeout: never answered
 }
 
-// ServerResult is the servers' resource use: CPU over the run (publishing and
-// waiting), memory peaks since they started.
+// ServerResult is what the servers did over the measured phase (publishing and
+// waiting): CPU, disk writes, delivery counters; and their memory peaks since
+// they started. A figure that could not be read is null, and a measurement
+// error says why.
 type ServerResult struct {
-	CPUSeconds        float64      `json:"cpu_seconds"`
-	CPUMSPerDelivery  float64      `json:"cpu_ms_per_delivery"`
-	PeakRSSBytes      int64        `json:"peak_rss_bytes"`
-	Nodes             []NodeResult `json:"nodes"`
-	MeasurementErrors []string     `json:"measurement_errors,omitempty"`
+	Seconds          float64 `json:"seconds"` // the measured phase
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	CPUCores         float64 `json:"cpu_cores"` // CPU seconds per second of the phase
+	CPUMSPerDelivery float64 `json:"cpu_ms_per_delivery"`
+	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
+	// WriteBytes is write_bytes of /proc/PID/io, summed over the processes:
+	// what they wrote to storage (a PostgreSQL server's writes are its own).
+	WriteBytes        *int64         `json:"disk_write_bytes"`
+	Counters          *CounterResult `json:"counters"` // from /metrics
+	Nodes             []NodeResult   `json:"nodes"`
+	MeasurementErrors []string       `json:"measurement_errors,omitempty"`
+}
+
+// CounterResult is how much the servers' delivery counters (their /metrics,
+// summed over the nodes) grew over the measured phase.
+type CounterResult struct {
+	Attempts               map[string]int64   `json:"attempts"` // hookline_attempts_total by outcome
+	AttemptsPerMinute      map[string]float64 `json:"attempts_per_minute"`
+	AttemptsTotal          int64              `json:"attempts_total"`
+	AttemptsTotalPerMinute float64            `json:"attempts_total_per_minute"`
+	Deferred               int64              `json:"deferred"` // hookline_deliveries_deferred_total
+	DeferredPerMinute      float64            `json:"deferred_per_minute"`
+	Recalled               int64              `json:"recalled"` // hookline_deliveries_recalled_total
+	RecalledPerMinute      float64            `json:"recalled_per_minute"`
 }
 
 // NodeResult is one server process.
@@ -124,6 +153,7 @@ type NodeResult struct {
 	CPUSeconds    float64 `json:"cpu_seconds"`
 	HWMBytes      int64   `json:"vm_hwm_bytes"`
 	MaxSampledRSS int64   `json:"max_sampled_rss_bytes"`
+	WriteBytes    *int64  `json:"disk_write_bytes"`
 }
 
 // WriteJSON writes the report as indented JSON to path, or stdout for "-".
@@ -161,7 +191,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "load\t%d events, %s, %d webhook(s)%s, concurrency %d, batch %d\n", p.Events, mode, p.Webhooks, fanout, p.Concurrency, p.Batch)
 	fmt.Fprintf(tw, "receiver\tlatency %s, fail ratio %g, timeout webhooks %g, slow webhooks %g (%s)\n", p.Latency, p.FailRatio, p.TimeoutWebhooks, p.SlowWebhooks, p.SlowLatency)
+	if p.Dead != "" {
+		fmt.Fprintf(tw, "dead webhook\t%s, backlog of %d events\n", deadKinds[p.Dead], p.Backlog)
+	}
 	fmt.Fprintln(tw)
+	if b := r.Backlog; b != nil {
+		fmt.Fprintf(tw, "backlog\t%d of %d events in %.2fs\t%.1f events/s\t(to the dead webhook, before the measured phase; errors %d, retries %d)\n", b.Accepted, b.Events, b.Seconds, b.Rate, b.Errors, b.Retries)
+	}
 	pub := r.Publish
 	fmt.Fprintf(tw, "published\t%d of %d events in %.2fs\t%.1f events/s\t(errors %d, retries %d)\n", pub.Accepted, pub.Events, pub.Seconds, pub.Rate, pub.Errors, pub.Retries)
 	d := r.Deliveries
@@ -182,9 +218,25 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "unexpected\t%d\t(received by a webhook the event was not sent to)\n", d.Unexpected)
 	}
 	rv := r.Receiver
-	fmt.Fprintf(tw, "received\t%d requests\t%d answered 5xx, %d held (timeout webhooks), %d other\n", rv.Requests, rv.Failed, rv.Held, rv.Other)
+	dead := ""
+	if p.Dead == DeadTimeout {
+		dead = fmt.Sprintf(", %d held (dead webhook)", rv.Dead)
+	}
+	fmt.Fprintf(tw, "received\t%d requests\t%d answered 5xx, %d held (timeout webhooks)%s, %d other\n", rv.Requests, rv.Failed, rv.Held, dead, rv.Other)
 	s := r.Server
-	fmt.Fprintf(tw, "server CPU\t%.2fs\t%.3f ms per delivery\t(%d process(es), during publishing and waiting)\n", s.CPUSeconds, s.CPUMSPerDelivery, len(s.Nodes))
+	fmt.Fprintf(tw, "server CPU\t%.2fs\t%.3f ms per delivery\t(%d process(es), over %.1fs of publishing and waiting: %.2f of a core)\n", s.CPUSeconds, s.CPUMSPerDelivery, len(s.Nodes), s.Seconds, s.CPUCores)
+	if s.WriteBytes != nil {
+		fmt.Fprintf(tw, "server disk writes\t%s\t%s/s\t(write_bytes of /proc/PID/io, over the same time)\n", size(*s.WriteBytes), size(int64(perSecond(*s.WriteBytes, s.Seconds))))
+	} else {
+		fmt.Fprintf(tw, "server disk writes\tn/a\t\t(see the note below)\n")
+	}
+	if c := s.Counters; c != nil {
+		fmt.Fprintf(tw, "attempts\t%d\t%.1f/min\t(%s; hookline_attempts_total)\n", c.AttemptsTotal, c.AttemptsTotalPerMinute, outcomes(c))
+		fmt.Fprintf(tw, "deferred\t%d\t%.1f/min\t(hookline_deliveries_deferred_total)\n", c.Deferred, c.DeferredPerMinute)
+		fmt.Fprintf(tw, "recalled\t%d\t%.1f/min\t(hookline_deliveries_recalled_total)\n", c.Recalled, c.RecalledPerMinute)
+	} else {
+		fmt.Fprintf(tw, "attempts, deferred, recalled\tn/a\t\t(from /metrics: see the note below)\n")
+	}
 	fmt.Fprintf(tw, "server peak RSS\t%s\t\t(largest VmHWM or sampled VmRSS of one process)\n", mib(s.PeakRSSBytes))
 	fmt.Fprintf(tw, "bench CPU\t%.2fs\n", r.BenchCPU)
 	if err := tw.Flush(); err != nil {
@@ -208,6 +260,45 @@ func ms(v float64) string {
 		return fmt.Sprintf("%.2fs", v/1000)
 	}
 	return fmt.Sprintf("%.1fms", v)
+}
+
+// deadKinds describe the kinds of --dead in the table.
+var deadKinds = map[string]string{
+	DeadRefuse:  "refuse (connection refused: a loopback port with nothing listening)",
+	DeadTimeout: "timeout (accepted, never answered: held until the server gives up)",
+}
+
+// outcomes lists the attempts by outcome, in a fixed order.
+func outcomes(c *CounterResult) string {
+	if len(c.Attempts) == 0 {
+		return "none"
+	}
+	names := slices.Sorted(maps.Keys(c.Attempts))
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = fmt.Sprintf("%s %d", name, c.Attempts[name])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func perSecond(n int64, seconds float64) float64 {
+	if seconds <= 0 {
+		return 0
+	}
+	return float64(n) / seconds
+}
+
+// size is a byte count for a person: B, KiB, MiB or GiB.
+func size(b int64) string {
+	switch {
+	case b < 1<<10:
+		return fmt.Sprintf("%d B", b)
+	case b < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
+	case b < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	}
+	return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
 }
 
 func mib(b int64) string {

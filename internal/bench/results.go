@@ -17,7 +17,8 @@ func newPublisher(c clock, api *client, bases []string, runID string, o Options)
 	return &publisher{
 		clock: c, client: api, bases: bases, runID: runID, events: o.Events, batch: o.Batch, rate: o.Rate,
 		padding: padding(o.PayloadBytes), sentAt: make([]int64, o.Events), accepted: make([]bool, o.Events),
-		tenant: func(seq int) string { return tenants[seq%len(tenants)] }, // all the same with fan-out
+		tenant:  func(seq int) string { return tenants[seq%len(tenants)] }, // all the same with fan-out
+		noBatch: "this server has no POST /v1/events/batch: leave out --batch",
 	}
 }
 
@@ -25,11 +26,7 @@ func newPublisher(c clock, api *client, bases []string, runID string, o Options)
 // stopped; the receiver may still record late deliveries, read atomically.
 func fillReport(rep *Report, o Options, pub *publisher, d *deliveries, rc *receiver, cs []class) {
 	pubEnd := pub.end.Load()
-	rep.Publish = PublishResult{
-		Events: o.Events, Accepted: pub.nAccepted.Load(), Errors: pub.nErrors.Load(), Retries: pub.retries.Load(),
-		Seconds: round3(nanos(pubEnd - pub.start).Seconds()), LastError: pub.lastError,
-	}
-	rep.Publish.Rate = rate(rep.Publish.Accepted, nanos(pubEnd-pub.start))
+	rep.Publish = publishResult(pub, o.Events)
 
 	all := make([]time.Duration, 0, d.received.Load())
 	var byClass [3][]time.Duration
@@ -58,7 +55,7 @@ func fillReport(rep *Report, o Options, pub *publisher, d *deliveries, rc *recei
 		dr.Rate = rate(dr.Delivered, nanos(last-pub.start))
 	}
 	rep.Latency = summarise(all)
-	if o.TimeoutWebhooks > 0 || o.SlowWebhooks > 0 {
+	if o.TimeoutWebhooks > 0 || o.SlowWebhooks > 0 || o.Dead != "" {
 		h := summarise(byClass[healthy])
 		rep.HealthyLatency = &h
 	}
@@ -69,8 +66,19 @@ func fillReport(rep *Report, o Options, pub *publisher, d *deliveries, rc *recei
 	if o.Hold > 0 && last > 0 {
 		rep.Drain = &DrainResult{Seconds: round3(nanos(last - first).Seconds()), Rate: rate(dr.Delivered, nanos(last-first))}
 	}
-	rep.Receiver = ReceiverResult{Requests: rc.requests.Load(), Failed: rc.failed.Load(), Held: rc.held.Load(), Other: rc.other.Load()}
+	rep.Receiver = ReceiverResult{Requests: rc.requests.Load(), Failed: rc.failed.Load(), Held: rc.held.Load(), Other: rc.other.Load(), Dead: rc.dead.Load()}
 	rep.Warnings = append(rep.Warnings, warnings(o, rep, nanos(pubEnd-pub.start))...)
+}
+
+// publishResult sums up a publisher that has stopped.
+func publishResult(pub *publisher, events int) PublishResult {
+	span := nanos(pub.end.Load() - pub.start)
+	r := PublishResult{
+		Events: events, Accepted: pub.nAccepted.Load(), Errors: pub.nErrors.Load(), Retries: pub.retries.Load(),
+		Seconds: round3(span.Seconds()), LastError: pub.lastError,
+	}
+	r.Rate = rate(r.Accepted, span)
+	return r
 }
 
 func warnings(o Options, rep *Report, publishing time.Duration) []string {
@@ -95,9 +103,10 @@ func warnings(o Options, rep *Report, publishing time.Duration) []string {
 	return w
 }
 
-// reportProgress writes a line every 5 seconds until the returned func is called.
-func reportProgress(o Options, pub *publisher, d *deliveries, rc *receiver) (stop func()) {
-	if o.Progress == nil {
+// reportProgress writes a line to w every 5 seconds until the returned func is
+// called; d may be nil (no deliveries are expected).
+func reportProgress(w io.Writer, what string, events int, pub *publisher, d *deliveries, rc *receiver) (stop func()) {
+	if w == nil {
 		return func() {}
 	}
 	done, finished := make(chan struct{}), make(chan struct{})
@@ -112,15 +121,19 @@ func reportProgress(o Options, pub *publisher, d *deliveries, rc *receiver) (sto
 				return
 			case <-t.C:
 			}
-			progressLine(o.Progress, time.Since(begin), o.Events, pub, d, rc)
+			progressLine(w, time.Since(begin), what, events, pub, d, rc)
 		}
 	}()
 	return func() { close(done); <-finished }
 }
 
-func progressLine(w io.Writer, elapsed time.Duration, events int, pub *publisher, d *deliveries, rc *receiver) {
-	fmt.Fprintf(w, "bench: %3.0fs  published %d/%d  delivered %d  publish errors %d  receiver 5xx %d\n",
-		elapsed.Seconds(), pub.nAccepted.Load(), events, d.received.Load(), pub.nErrors.Load(), rc.failed.Load())
+func progressLine(w io.Writer, elapsed time.Duration, what string, events int, pub *publisher, d *deliveries, rc *receiver) {
+	var delivered int64
+	if d != nil {
+		delivered = d.received.Load()
+	}
+	fmt.Fprintf(w, "bench: %3.0fs  %s %d/%d  delivered %d  publish errors %d  receiver 5xx %d\n",
+		elapsed.Seconds(), what, pub.nAccepted.Load(), events, delivered, pub.nErrors.Load(), rc.failed.Load())
 }
 
 func nanos(n int64) time.Duration { return time.Duration(n) }

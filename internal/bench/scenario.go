@@ -25,6 +25,8 @@ var Scenarios = []Scenario{
 			{"rate", "1000"}, {"duration", "30s"}, {"concurrency", "64"}}},
 	{"backlog: 200,000 deliveries held for 90 s, then drained at once",
 		[][2]string{{"webhooks", "1"}, {"events", "200000"}, {"batch", "1000"}, {"concurrency", "4"}, {"hold", "90s"}}},
+	{"outage: one dead endpoint with 200,000 pending beside a healthy webhook taking 50 events/s for 60 s",
+		[][2]string{{"webhooks", "1"}, {"dead", "timeout"}, {"backlog", "200000"}, {"rate", "50"}, {"duration", "60s"}, {"concurrency", "16"}}},
 }
 
 // ApplyScenario sets on fs, which has been parsed, the flags of scenario n

@@ -22,6 +22,8 @@ func benchFlags() *flag.FlagSet {
 	fs.Float64("timeout-webhooks", 0, "")
 	fs.Float64("slow-webhooks", 0, "")
 	fs.Duration("slow-latency", 500*time.Millisecond, "")
+	fs.String("dead", "", "")
+	fs.Int("backlog", 0, "")
 	return fs
 }
 
@@ -51,6 +53,10 @@ func TestApplyScenario(t *testing.T) {
 			map[string]string{"webhooks": "200", "timeout-webhooks": "0.1", "slow-webhooks": "0.1", "slow-latency": "500ms", "rate": "1000", "duration": "5s"}},
 		{"scenario 5", 5, nil,
 			map[string]string{"events": "200000", "batch": "1000", "concurrency": "4", "hold": "1m30s"}},
+		{"scenario 6", 6, nil,
+			map[string]string{"webhooks": "1", "dead": "timeout", "backlog": "200000", "rate": "50", "duration": "1m0s", "concurrency": "16", "batch": "1", "hold": "0s"}},
+		{"scenario 6 with a smaller backlog, refused", 6, []string{"--backlog", "2000", "--dead", "refuse", "--duration", "5s"},
+			map[string]string{"dead": "refuse", "backlog": "2000", "rate": "50", "duration": "5s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -104,29 +104,41 @@ func createWebhooks(ctx context.Context, c *client, base string, rc *receiver, o
 		if o.Ordered {
 			in["ordered"] = true
 		}
-		body, err := json.Marshal(in)
-		if err != nil {
-			return ids, err
-		}
-		a, err := c.do(ctx, http.MethodPost, base+"/v1/webhooks", body)
+		id, a, err := postWebhook(ctx, c, base, in)
 		if err != nil {
 			return ids, fmt.Errorf("creating webhook %d: %w", k, err)
 		}
-		if a.status != http.StatusCreated && a.status != http.StatusOK {
+		if !created(a.status) {
 			hint := authHint(a)
 			if a.status == http.StatusUnprocessableEntity && o.Fanout {
 				hint = "with --fanout all webhooks are in one tenant: the server's --max-webhooks-per-tenant (default 50) must allow --webhooks"
 			}
 			return ids, setupError(fmt.Sprintf("creating webhook %d of %d (POST /v1/webhooks)", k+1, o.Webhooks), a, hint)
 		}
-		var out struct {
-			ID string `json:"id"`
-		}
-		_ = json.Unmarshal(a.body, &out) // an id is only needed to delete the webhook afterwards
-		ids = append(ids, out.ID)
+		ids = append(ids, id)
 	}
 	return ids, nil
 }
+
+// postWebhook creates one webhook and returns the server's answer, and the id
+// it gave when it created it (only needed to delete the webhook afterwards).
+func postWebhook(ctx context.Context, c *client, base string, in map[string]any) (id string, a answer, err error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return "", a, err
+	}
+	a, err = c.do(ctx, http.MethodPost, base+"/v1/webhooks", body)
+	if err != nil || !created(a.status) {
+		return "", a, err
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(a.body, &out)
+	return out.ID, a, nil
+}
+
+func created(status int) bool { return status == http.StatusCreated || status == http.StatusOK }
 
 // checkDelivery sends webhook id a test event (POST /v1/webhooks/{id}/test) and
 // fails when the server cannot reach the receiver — typically because it refuses

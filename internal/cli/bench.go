@@ -20,7 +20,8 @@ An end-to-end load test, on this machine only. The bench runs a receiver on
 127.0.0.1, creates webhooks pointing at it, publishes events through the
 public HTTP API and measures what arrives: publish rate, delivered rate (first
 publish → last receipt), publish → receipt latency (p50, p90, p99, max),
-duplicates and missing deliveries, the servers' CPU time and peak memory. It
+duplicates and missing deliveries, the servers' CPU time, disk writes, peak
+memory and delivery counters (attempts, deferrals, recalls, from /metrics). It
 prints a table, and with --json the same as JSON.
 
 Without --target it starts a throwaway deployment: --nodes processes of this
@@ -51,7 +52,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var o bench.Options
 	var pids pidList
 	var serverFlags stringList
-	scenario := fs.Int("scenario", 0, "preset `N` (1 to 5, listed above); flags given explicitly override it")
+	scenario := fs.Int("scenario", 0, fmt.Sprintf("preset `N` (1 to %d, listed above); flags given explicitly override it", len(bench.Scenarios)))
 
 	fs.StringVar(&o.Target, "target", "", "base `URL` of a running server to measure, on loopback (e.g. http://127.0.0.1:8080); empty: start a local deployment")
 	fs.StringVar(&o.APIKey, "api-key", "", "API key with webhooks:write and events:write (admin for --hold) (env HOOKLINE_API_KEY); with a local deployment, its admin key (generated when empty)")
@@ -70,6 +71,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.Batch, "batch", 1, "events per publish request: 0 or 1 POST /v1/events each; above 1 POST /v1/events/batch")
 	fs.IntVar(&o.PayloadBytes, "payload-bytes", 0, "pad each event's data to about this many bytes")
 	fs.DurationVar(&o.Hold, "hold", 0, "backlog test: create a profile (a copy of standard) whose first attempt waits this long, and put the webhooks on it: the deliveries pile up pending, then come due together; the report gives the drain rate (needs a Hookline server with an admin key)")
+
+	fs.StringVar(&o.Dead, "dead", "", "add one webhook, in a tenant of its own, whose endpoint never succeeds: `KIND` refuse (a loopback port with nothing listening: connection refused) or timeout (the receiver accepts and never answers; the server gives up after its --timeout, 30s by default); its deliveries are not expected, and the healthy webhooks' latency is shown apart")
+	fs.IntVar(&o.Backlog, "backlog", 0, "with --dead: publish this many events to the dead webhook before the measured phase, as fast as the server takes them, in batches of 1,000 (POST /v1/events/batch); the load and every figure but the backlog line come after")
 
 	fs.DurationVar(&o.Latency, "latency", 0, "receiver: time before answering each request")
 	fs.Float64Var(&o.FailRatio, "fail-ratio", 0, "receiver: fraction of requests answered 500 (the server retries them; a delivery counts once a later attempt gets 2xx)")
