@@ -129,14 +129,12 @@ func EnsureAdmin(ctx context.Context, s store.Store, h *Hasher, adminKey string,
 	return true, nil
 }
 
-// Bootstrap prepares the keys of a starting server. It rehashes keys stored by
-// earlier versions (Upgrade); then, with adminKey set, it makes sure that key is
-// stored (EnsureAdmin); otherwise it gives an empty database a generated admin
-// key, which it returns to be printed once ("" when none was generated).
+// Bootstrap prepares the keys of a starting server, whose store has been
+// upgraded (Upgrade; the command line's openStore does it for every command):
+// with adminKey set, it makes sure that key is stored (EnsureAdmin); otherwise
+// it gives an empty database a generated admin key, which it returns to be
+// printed once ("" when none was generated).
 func Bootstrap(ctx context.Context, s store.Store, h *Hasher, adminKey string, now time.Time) (generated string, err error) {
-	if _, err := Upgrade(ctx, s, h); err != nil {
-		return "", err
-	}
 	if adminKey != "" {
 		_, err := EnsureAdmin(ctx, s, h, adminKey, now)
 		return "", err
