@@ -480,12 +480,10 @@ func (e *Engine) handle(j job) {
 		if len(r.start) == 0 {
 			return
 		}
-		for i := range r.start[1:] {
-			r.start[1+i].admitted = now
-			e.requeue(r.start[1+i])
+		for _, next := range r.start[1:] {
+			e.requeue(next)
 		}
 		j = r.start[0]
-		j.admitted = now
 	}
 }
 

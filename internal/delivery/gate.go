@@ -159,7 +159,7 @@ func (g *gates) responded(webhookID string, started time.Time) {
 
 // doneResult is what the end of an attempt asks of the engine.
 type doneResult struct {
-	// start are parked jobs to start now, their slots taken, started at now.
+	// start are parked jobs to start now, their slots taken, admitted at now.
 	start []job
 	// deferred are parked jobs to hand back to the store: the webhook is paused,
 	// or they would wait too long in memory.
@@ -206,7 +206,9 @@ func (g *gates) done(webhookID string, s signal, now time.Time) doneResult {
 		return r
 	}
 	for len(gt.parked) > 0 && len(gt.inFlight) < int(gt.limit) {
-		r.start = append(r.start, gt.parked[0])
+		j := gt.parked[0]
+		j.admitted = now
+		r.start = append(r.start, j)
 		gt.parked = gt.parked[1:]
 		gt.inFlight = append(gt.inFlight, inflight{start: now})
 	}
