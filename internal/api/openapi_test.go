@@ -796,3 +796,10 @@ func TestDocsListsEveryOperation(t *testing.T) {
 		}
 	}
 }
+
+// page is the shape of every list response, as writePage writes it; the
+// schema tests compare the document with it.
+type page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
