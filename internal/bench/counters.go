@@ -15,6 +15,7 @@ type Counters struct {
 	Attempts map[string]float64 // hookline_attempts_total, by outcome
 	Deferred float64            // hookline_deliveries_deferred_total
 	Recalled float64            // hookline_deliveries_recalled_total
+	Held     float64            // hookline_deliveries_held_total (0 on servers before it)
 }
 
 // The series ParseMetrics reads.
@@ -22,6 +23,7 @@ const (
 	metricAttempts = "hookline_attempts_total"
 	metricDeferred = "hookline_deliveries_deferred_total"
 	metricRecalled = "hookline_deliveries_recalled_total"
+	metricHeld     = "hookline_deliveries_held_total"
 )
 
 // ParseMetrics reads the delivery counters from the Prometheus text format of
@@ -43,7 +45,7 @@ func ParseMetrics(text []byte) (Counters, error) {
 			continue
 		}
 		name, rest, labels := string(line[:end]), line[end:], []byte(nil)
-		if name != metricAttempts && name != metricDeferred && name != metricRecalled {
+		if name != metricAttempts && name != metricDeferred && name != metricRecalled && name != metricHeld {
 			continue
 		}
 		if rest[0] == '{' {
@@ -74,6 +76,8 @@ func ParseMetrics(text []byte) (Counters, error) {
 		case metricRecalled:
 			c.Recalled += v
 			found++
+		case metricHeld:
+			c.Held += v
 		}
 	}
 	if found == 0 {
@@ -111,6 +115,7 @@ func (c *Counters) add(o Counters) {
 	}
 	c.Deferred += o.Deferred
 	c.Recalled += o.Recalled
+	c.Held += o.Held
 }
 
 // scrapeTimeout bounds one read of a server's /metrics.

@@ -56,6 +56,9 @@ hookline_deliveries_ended_total{status="succeeded"} 20
 # HELP hookline_deliveries_recalled_total Deferred deliveries made due early: their webhook had a free slot and nothing waiting.
 # TYPE hookline_deliveries_recalled_total counter
 hookline_deliveries_recalled_total 1050
+# HELP hookline_deliveries_held_total Deliveries held back until their webhook's endpoint answers again (its circuit is open).
+# TYPE hookline_deliveries_held_total counter
+hookline_deliveries_held_total 19995
 # HELP hookline_delivery_queue_in_use Deliveries claimed by this process and queued or in flight.
 # TYPE hookline_delivery_queue_in_use gauge
 hookline_delivery_queue_in_use 5
@@ -93,8 +96,8 @@ func TestParseMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Attempts) != 2 || c.Attempts["retry"] != 2095 || c.Attempts["success"] != 20 || c.Deferred != 2782 || c.Recalled != 1050 {
-		t.Errorf("got %+v, want attempts retry 2095 and success 20, deferred 2782, recalled 1050", c)
+	if len(c.Attempts) != 2 || c.Attempts["retry"] != 2095 || c.Attempts["success"] != 20 || c.Deferred != 2782 || c.Recalled != 1050 || c.Held != 19995 {
+		t.Errorf("got %+v, want attempts retry 2095 and success 20, deferred 2782, recalled 1050, held 19995", c)
 	}
 	c0, err := ParseMetrics([]byte(metricsBefore))
 	if err != nil {

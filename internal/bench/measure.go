@@ -122,6 +122,8 @@ func counterResult(c0, c1 Counters, elapsed time.Duration) *CounterResult {
 	r.DeferredPerMinute = perMinute(r.Deferred)
 	r.Recalled = delta(c0.Recalled, c1.Recalled)
 	r.RecalledPerMinute = perMinute(r.Recalled)
+	r.Held = delta(c0.Held, c1.Held)
+	r.HeldPerMinute = perMinute(r.Held)
 	return r
 }
 

@@ -145,6 +145,8 @@ type CounterResult struct {
 	DeferredPerMinute      float64            `json:"deferred_per_minute"`
 	Recalled               int64              `json:"recalled"` // hookline_deliveries_recalled_total
 	RecalledPerMinute      float64            `json:"recalled_per_minute"`
+	Held                   int64              `json:"held"` // hookline_deliveries_held_total
+	HeldPerMinute          float64            `json:"held_per_minute"`
 }
 
 // NodeResult is one server process.
@@ -234,6 +236,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "attempts\t%d\t%.1f/min\t(%s; hookline_attempts_total)\n", c.AttemptsTotal, c.AttemptsTotalPerMinute, outcomes(c))
 		fmt.Fprintf(tw, "deferred\t%d\t%.1f/min\t(hookline_deliveries_deferred_total)\n", c.Deferred, c.DeferredPerMinute)
 		fmt.Fprintf(tw, "recalled\t%d\t%.1f/min\t(hookline_deliveries_recalled_total)\n", c.Recalled, c.RecalledPerMinute)
+		fmt.Fprintf(tw, "held\t%d\t%.1f/min\t(hookline_deliveries_held_total: an open circuit's backlog)\n", c.Held, c.HeldPerMinute)
 	} else {
 		fmt.Fprintf(tw, "attempts, deferred, recalled\tn/a\t\t(from /metrics: see the note below)\n")
 	}

@@ -77,7 +77,8 @@ func (e *Engine) attempt(j job, started time.Time) signal {
 	e.o.Metrics.AttemptDuration.Observe(resp.Duration.Seconds())
 
 	pol := &prof.Policy
-	switch JudgeWith(resp.StatusCode, resp.Err, pol.RetryOn, pol.DisableOnGone) {
+	verdict := JudgeWith(resp.StatusCode, resp.Err, pol.RetryOn, pol.DisableOnGone)
+	switch verdict {
 	case Success:
 		done.Status = hookline.DeliverySucceeded
 	case Retry:
@@ -110,6 +111,7 @@ func (e *Engine) attempt(j job, started time.Time) signal {
 		return signal{}
 	}
 	s := signalOf(resp)
+	s.failing = verdict == Retry && retries(wh, prof)
 	if s.overload && done.Status == hookline.DeliveryPending && ParseRetryAfter(resp.StatusCode, resp.Header, done.Now) > 0 {
 		s.pause = done.NextAttemptAt
 	}
@@ -120,7 +122,7 @@ func (e *Engine) attempt(j job, started time.Time) signal {
 // transport failure (timeout, refused or reset connection), 429 and 503 are
 // overload; 2xx is success.
 func signalOf(resp Response) signal {
-	s := signal{duration: resp.Duration}
+	s := signal{duration: resp.Duration, judged: true}
 	switch c := resp.StatusCode; {
 	case c == 0:
 		s.overload = resp.Err != nil
@@ -312,10 +314,14 @@ func (e *Engine) opsEvents(p *store.DeliveryCompleteParams, d *hookline.Delivery
 	now := p.Now.UTC().Truncate(time.Millisecond)
 	ops := &store.OpsEvents{}
 	if d.Tenant != hookline.TenantOps {
-		ops.Failed = e.opsEvent(subs, hookline.EventDeliveryFailed, now, marshalOps(deliveryFailedData{
+		data := deliveryFailedData{
 			DeliveryID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, EventType: d.EventType,
-			Tenant: d.Tenant, Attempts: p.Attempt.Number, LastHTTPStatus: p.Attempt.StatusCode, LastError: p.Attempt.Error,
-		}))
+			Tenant: d.Tenant, Attempts: d.Attempts, LastHTTPStatus: d.LastStatus, LastError: p.Error,
+		}
+		if a := p.Attempt; a != nil {
+			data.Attempts, data.LastHTTPStatus, data.LastError = a.Number, a.StatusCode, a.Error
+		}
+		ops.Failed = e.opsEvent(subs, hookline.EventDeliveryFailed, now, marshalOps(data))
 	}
 	if wh != nil {
 		ops.Disabled = e.opsEvent(subs, hookline.EventWebhookDisabled, now, nil)

@@ -81,6 +81,11 @@ type Engine struct {
 	starved atomic.Bool  // the claim loop stopped for lack of room
 	wake    chan struct{}
 
+	// handbacks are jobs to hand back to the store (handback.go).
+	handbacks     chan handback
+	handbacksDone chan struct{}
+	handbacksOnce sync.Once
+
 	testSlots testSlots  // bound the test sends in flight (Test)
 	stalls    stallWatch // when this process stood still (attempt signals ignored)
 
@@ -148,8 +153,11 @@ func New(o Options) *Engine {
 		log:   logger,
 		cache: newWebhookCache(o.Store, 5*time.Second),
 		jobs:  make(chan job, o.QueueSize),
-		wake:  make(chan struct{}, 1),
-		node:  hookline.NewID("node_"),
+		// Every job handed back holds a queue slot: sending never blocks.
+		handbacks:     make(chan handback, o.QueueSize),
+		handbacksDone: make(chan struct{}),
+		wake:          make(chan struct{}, 1),
+		node:          hookline.NewID("node_"),
 	}
 	e.gates = newGates(o.WebhookConcurrency, o.QueueSize)
 	insert, complete, renew := o.Store.EventInsert, o.Store.DeliveryComplete, o.Store.DeliveryRenew
@@ -202,10 +210,19 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.log.Info("resuming deliveries left in flight by a previous run", "count", n)
 		}
 	}
+	// Deliveries a previous process deferred come back now, a few per
+	// webhook: their webhook's first attempt here recalls the rest as slots
+	// free, where one with nothing else to do would wait for their time.
+	if n, err := e.o.Store.DeliveryRecallEach(ctx, e.o.Now(), e.gates.initial); err != nil {
+		e.log.Warn("cannot recall the deliveries a previous run deferred; they come back at their time", "err", err)
+	} else if n > 0 {
+		e.o.Metrics.DeliveriesRecalled.Add(float64(n))
+	}
 	for range e.o.Workers {
 		e.workers.Add(1)
 		go e.worker()
 	}
+	go e.handbackLoop()
 	claimCtx, cancel := context.WithCancel(context.Background())
 	e.claimCancel = cancel
 	e.claimDone = make(chan struct{})
@@ -245,6 +262,10 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		err = fmt.Errorf("delivery: attempts still in flight at the shutdown deadline were aborted and released: %w", ctx.Err())
 		e.sendCancel()
 		<-done
+	}
+	if e.claimCancel != nil { // started: the hand-back loop runs
+		e.handbacksOnce.Do(func() { close(e.handbacks) }) // no worker is left to send
+		<-e.handbacksDone
 	}
 	for _, j := range e.gates.drain() {
 		e.keepForRelease(j.delivery.ID, j.token)
@@ -286,10 +307,20 @@ func (e *Engine) newToken() string {
 }
 
 // take reserves up to n queue slots and returns how many it got.
-func (e *Engine) take(n int) int {
+func (e *Engine) take(n int) int { return e.takeWithin(n, e.o.QueueSize) }
+
+// claimRoom is how much of the queue claims may fill. The rest is kept for
+// fresh deliveries (Publish's fast path), so that a large backlog of one
+// webhook, claimed only to be deferred or held, cannot keep every other
+// webhook's new deliveries waiting behind it in the store.
+func (e *Engine) claimRoom() int { return e.o.QueueSize - e.o.QueueSize/4 }
+
+// takeWithin reserves up to n queue slots, while no more than limit are in
+// use, and returns how many it got.
+func (e *Engine) takeWithin(n, limit int) int {
 	for {
 		cur := e.inUse.Load()
-		free := int64(e.o.QueueSize) - cur
+		free := int64(limit) - cur
 		if free <= 0 {
 			return 0
 		}
@@ -365,12 +396,17 @@ func (e *Engine) claimLoop(ctx context.Context) {
 	defer close(e.claimDone)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var probed time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-e.wake:
 		case <-timer.C:
+		}
+		if now := e.o.Now(); now.Sub(probed) >= e.o.PollInterval {
+			probed = now
+			e.probeDue(ctx)
 		}
 		e.claimDue(ctx)
 		timer.Reset(e.nextPoll())
@@ -383,10 +419,10 @@ const msgClaimFailed = "claiming due deliveries failed; will retry"
 // claimDue claims due deliveries until none is left or the queue is full.
 func (e *Engine) claimDue(ctx context.Context) {
 	for ctx.Err() == nil {
-		n := e.take(e.o.ClaimBatch)
+		n := e.takeWithin(e.o.ClaimBatch, e.claimRoom())
 		if n == 0 {
 			e.starved.Store(true)
-			if e.inUse.Load() < int64(e.o.QueueSize) && e.starved.CompareAndSwap(true, false) {
+			if e.inUse.Load() < int64(e.claimRoom()) && e.starved.CompareAndSwap(true, false) {
 				continue // a slot came free between the two checks
 			}
 			return
@@ -458,12 +494,15 @@ func (e *Engine) handle(j job) {
 		started := j.admitted // set when done let it in
 		if started.IsZero() {
 			started = e.o.Now()
-			run, until := e.gates.admit(j, started)
-			if !run {
-				if !until.IsZero() {
-					e.deferJob(j, until)
-				}
-				return // parked: its queue slot stays taken until it runs
+			switch a, until := e.gates.admit(j, started); a {
+			case admitPark:
+				return // its queue slot stays taken until it runs
+			case admitDefer:
+				e.deferJob(j, until)
+				return
+			case admitHold:
+				e.holdJob(j)
+				return
 			}
 		}
 		s := e.attempt(j, started)
@@ -473,6 +512,15 @@ func (e *Engine) handle(j job) {
 		r := e.gates.done(j.delivery.WebhookID, s, now)
 		for _, d := range r.deferred {
 			e.deferJob(d.job, d.until)
+		}
+		for _, h := range r.held {
+			e.holdJob(h)
+		}
+		switch {
+		case r.opened:
+			go e.openCircuit(j.delivery.WebhookID)
+		case r.closed:
+			e.closeCircuit(j.delivery.WebhookID)
 		}
 		if r.recall > 0 {
 			e.recall(j.delivery.WebhookID, r.recall)
@@ -498,23 +546,6 @@ func (e *Engine) requeue(j job) {
 		return
 	}
 	e.jobs <- j // room: every job in the channel holds a queue slot already
-}
-
-// deferJob hands a job back to the store, due at until, with no attempt
-// counted: marked deferred, it is claimed again then, or sooner if its webhook
-// recalls it.
-func (e *Engine) deferJob(j job, until time.Time) {
-	defer e.give(1)
-	e.o.Metrics.DeliveriesDeferred.Inc()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := e.renewals.run(ctx, []store.DeliveryRenewal{{
-		DeliveryLease: store.DeliveryLease{ID: j.delivery.ID, LeaseToken: j.token}, Until: until, Defer: true,
-	}}); err != nil {
-		e.log.Error("deferring a delivery failed; it will be attempted when its lease ends", "delivery", j.delivery.ID, "err", err)
-		return
-	}
-	e.scheduleWake(until)
 }
 
 // recall makes up to n of a webhook's deferred deliveries due now, since it

@@ -22,6 +22,13 @@ import (
 // when an attempt ends, parked jobs fill every free slot, and if a slot is
 // still free and this process has deferred jobs of the webhook, they are
 // recalled (made due now) rather than left to their estimated time.
+//
+// A webhook whose endpoint keeps failing has its circuit opened (see
+// circuitOpens): its jobs never attempted are held, handed back to the store
+// until they expire, and one at a time, a probe, is let through when the
+// store says one is due (probe); jobs attempted before keep their retry
+// schedule. An answer to any attempt closes the circuit again, and the held
+// jobs are recalled as slots free.
 type gates struct {
 	max       int // most attempts in flight to one webhook
 	initial   int // a webhook's limit before anything is known of it
@@ -44,6 +51,17 @@ type gate struct {
 	deferred bool
 	latency  time.Duration // moving average of attempt durations
 	used     time.Time
+
+	// failures counts the attempts in a row that failed in a way the
+	// schedule retries (a network error, a timeout, 5xx, 429…), and
+	// streakStart is when the first of them started.
+	failures    int
+	streakStart time.Time
+	// open is the circuit: the endpoint keeps failing, so the webhook's jobs
+	// are held, but for one probe at a time.
+	open    bool
+	probeAt time.Time // while open, when a probe may start
+	probing time.Time // when the probe in flight started; zero if none
 }
 
 // inflight is one attempt in flight: when the gate let it start, and whether
@@ -58,6 +76,11 @@ type inflight struct {
 // started set) says nothing: the attempt was not sent, or its outcome is not
 // to be trusted.
 type signal struct {
+	// judged says the endpoint's answer, or its failure to give one, counts:
+	// then failing says it is one the retry schedule retries (of a webhook
+	// whose deliveries are unordered and retried), toward the circuit.
+	judged   bool
+	failing  bool
 	overload bool // timeout, connection failure, 429 or 503
 	// pause is when the webhook's attempts may start again after a 429 or 503
 	// with Retry-After: the failed delivery's own next attempt, so the
@@ -80,23 +103,73 @@ func newGates(limit, parked int) *gates {
 	return &gates{max: limit, initial: min(2, limit), maxParked: max(parked, 1), m: map[string]*gate{}}
 }
 
-// admit decides for a job: run it now (its slot is taken), park it (it is
-// kept and will be started by done), or defer it until the returned time.
-func (g *gates) admit(j job, now time.Time) (run bool, deferUntil time.Time) {
+// admission is what the gate decides for a job.
+type admission int
+
+const (
+	admitRun   admission = iota // attempt it now: its slot is taken
+	admitPark                   // kept in memory; done starts it
+	admitDefer                  // hand it back to the store, due at the time given
+	admitHold                   // the circuit is open: hand it back until it expires
+)
+
+// Circuit thresholds. The circuit opens after circuitFailures failing
+// attempts in a row, or after two when the first started circuitSpan or more
+// before the last ended (an endpoint that lets requests time out is known at
+// its second timeout). While it is open, the store paces probes from
+// probeMinWait apart up to probeMaxWait, growing with the outage; if the store
+// cannot say, a job that comes after probeMaxWait is the probe.
+const (
+	circuitFailures = 5
+	circuitSpan     = 10 * time.Second
+	probeMinWait    = 5 * time.Second
+	probeMaxWait    = time.Minute
+)
+
+// admit decides for a job: run it now, park it, defer it until the returned
+// time, or hold it.
+func (g *gates) admit(j job, now time.Time) (admission, time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	gt := g.get(j.delivery.WebhookID, now)
 	switch {
+	case gt.open && j.delivery.Attempts == 0:
+		// A delivery attempted before keeps its own retry schedule; those
+		// never attempted wait for the endpoint, but for one probe at a time.
+		if !gt.probing.IsZero() || now.Before(gt.probeAt) {
+			return admitHold, time.Time{}
+		}
+		gt.probing = now
+		gt.inFlight = append(gt.inFlight, inflight{start: now})
+		return admitRun, time.Time{}
 	case now.Before(gt.paused):
-		return false, gt.deferTo(now, gt.paused)
+		return admitDefer, gt.deferTo(now, gt.paused)
 	case len(gt.inFlight) < int(gt.limit):
 		gt.inFlight = append(gt.inFlight, inflight{start: now})
-		return true, time.Time{}
+		return admitRun, time.Time{}
 	case len(gt.parked) < g.maxParked && gt.waitFor(len(gt.parked), now) <= maxParkWait:
 		gt.parked = append(gt.parked, j)
-		return false, time.Time{}
+		return admitPark, time.Time{}
 	}
-	return false, gt.deferTo(now, now.Add(gt.waitFor(len(gt.parked), now)))
+	return admitDefer, gt.deferTo(now, now.Add(gt.waitFor(len(gt.parked), now)))
+}
+
+// holding reports whether a webhook's circuit is open in this process.
+func (g *gates) holding(webhookID string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	gt := g.m[webhookID]
+	return gt != nil && gt.open
+}
+
+// probe says a probe of the webhook is due (the store's pacing, shared by
+// every node): its circuit is open, if this process did not know, and the
+// next job to come is let through.
+func (g *gates) probe(webhookID string, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	gt := g.get(webhookID, now)
+	gt.open, gt.probeAt, gt.deferred = true, now, true
 }
 
 // deferral is a job handed back to the store, due again at until.
@@ -167,6 +240,11 @@ type doneResult struct {
 	// recall is how many of the webhook's deferred jobs to make due now: slots
 	// are free, nothing is parked, and this process deferred some earlier.
 	recall int
+	// held are parked jobs to hold: the circuit has just opened.
+	held []job
+	// opened says the circuit has just opened: the webhook's backlog in the
+	// store is to be held. closed says it has just closed.
+	opened, closed bool
 }
 
 // done records the end of an attempt, and says which parked jobs start now in
@@ -180,6 +258,38 @@ func (g *gates) done(webhookID string, s signal, now time.Time) doneResult {
 		gt.inFlight = slices.Delete(gt.inFlight, i, i+1)
 	} else if len(gt.inFlight) > 0 {
 		gt.inFlight = gt.inFlight[1:]
+	}
+	var r doneResult
+	if !gt.probing.IsZero() && s.started.Equal(gt.probing) {
+		gt.probing = time.Time{}
+		if s.failing { // the next probe is when the store says, or at the latest:
+			gt.probeAt = now.Add(probeMaxWait)
+		}
+	}
+	switch {
+	case s.failing:
+		if gt.failures == 0 {
+			gt.streakStart = s.started
+		}
+		gt.failures++
+		if !gt.open && circuitOpens(gt.failures, now.Sub(gt.streakStart)) {
+			gt.open, gt.probeAt, gt.deferred = true, now.Add(probeMaxWait), true
+			r.opened = true
+			kept := gt.parked[:0]
+			for _, j := range gt.parked {
+				if j.delivery.Attempts == 0 {
+					r.held = append(r.held, j)
+				} else {
+					kept = append(kept, j)
+				}
+			}
+			gt.parked = kept
+		}
+	case s.judged:
+		gt.failures = 0
+		if gt.open {
+			gt.open, r.closed = false, true
+		}
 	}
 	if s.duration > 0 { // the zero signal says nothing of the endpoint's pace
 		if gt.latency == 0 {
@@ -197,7 +307,6 @@ func (g *gates) done(webhookID string, s signal, now time.Time) doneResult {
 			gt.paused = s.pause
 		}
 	}
-	var r doneResult
 	if now.Before(gt.paused) {
 		for _, j := range gt.parked {
 			r.deferred = append(r.deferred, deferral{job: j, until: gt.deferTo(now, gt.paused)})
@@ -222,7 +331,7 @@ func (g *gates) done(webhookID string, s signal, now time.Time) doneResult {
 		r.deferred = append(r.deferred, deferral{job: gt.parked[i], until: gt.deferTo(now, now.Add(gt.waitFor(i, now)))})
 	}
 	gt.parked = gt.parked[:keep]
-	if free := int(gt.limit) - len(gt.inFlight); free > 0 && len(gt.parked) == 0 && gt.deferred {
+	if free := int(gt.limit) - len(gt.inFlight); free > 0 && len(gt.parked) == 0 && gt.deferred && !gt.open {
 		r.recall = free
 		gt.deferEnd = time.Time{} // what is deferred from now on is spaced from now
 	}
@@ -252,6 +361,12 @@ func (g *gates) drain() []job {
 	return out
 }
 
+// circuitOpens says whether failures failing attempts in a row, the first
+// started span before the last ended, open a circuit.
+func circuitOpens(failures int, span time.Duration) bool {
+	return failures >= circuitFailures || failures >= 2 && span >= circuitSpan
+}
+
 // get returns a webhook's gate, made if needed; the caller holds mu.
 func (g *gates) get(id string, now time.Time) *gate {
 	gt := g.m[id]
@@ -271,7 +386,7 @@ func (g *gates) sweep(now time.Time) {
 	}
 	g.swept = now
 	for id, gt := range g.m {
-		if len(gt.inFlight) == 0 && len(gt.parked) == 0 && now.Sub(gt.used) > idleGate && !now.Before(gt.paused) {
+		if len(gt.inFlight) == 0 && len(gt.parked) == 0 && now.Sub(gt.used) > idleGate && !now.Before(gt.paused) && !gt.open {
 			delete(g.m, id)
 		}
 	}

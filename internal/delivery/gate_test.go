@@ -33,16 +33,16 @@ func TestGateAdmitsUpToTheLimitThenParks(t *testing.T) {
 	g := newGates(16, 16)
 	now := time.Now()
 	for i := range 2 {
-		if run, _ := g.admit(jobFor("wh_a", "d"+string(rune('0'+i))), now); !run {
+		if run, _ := admitted(g, jobFor("wh_a", "d"+string(rune('0'+i))), now); !run {
 			t.Fatalf("job %d: parked or deferred under the initial limit of 2", i)
 		}
 	}
-	run, until := g.admit(jobFor("wh_a", "d2"), now)
+	run, until := admitted(g, jobFor("wh_a", "d2"), now)
 	if run || !until.IsZero() {
 		t.Fatalf("third job: got run %v, defer until %v; want parked", run, until)
 	}
 	// Another webhook is not affected.
-	if run, _ := g.admit(jobFor("wh_b", "x"), now); !run {
+	if run, _ := admitted(g, jobFor("wh_b", "x"), now); !run {
 		t.Fatal("another webhook's job was held back")
 	}
 	// A success frees a slot and starts the parked job; the limit grows.
@@ -63,9 +63,9 @@ func TestGateFillsEveryFreeSlot(t *testing.T) {
 	now := time.Now()
 	gt := g.get("wh", now)
 	gt.limit, gt.latency = 1, time.Millisecond
-	g.admit(jobFor("wh", "a"), now)
+	admitted(g, jobFor("wh", "a"), now)
 	for _, id := range []string{"p1", "p2", "p3", "p4"} {
-		if run, until := g.admit(jobFor("wh", id), now); run || !until.IsZero() {
+		if run, until := admitted(g, jobFor("wh", id), now); run || !until.IsZero() {
 			t.Fatalf("%s: got run %v, until %v; want parked", id, run, until)
 		}
 	}
@@ -117,7 +117,7 @@ func TestGateDefersWhenASlowWebhookIsFull(t *testing.T) {
 	now := time.Now()
 	gt := g.get("wh", now)
 	gt.limit, gt.inFlight, gt.latency = 1, inFlightAt(now, 1), 30*time.Second // a webhook that times out
-	run, until := g.admit(jobFor("wh", "d"), now)
+	run, until := admitted(g, jobFor("wh", "d"), now)
 	if run || until.IsZero() {
 		t.Fatalf("got run %v, until %v; want deferred (parking would outlive the lease)", run, until)
 	}
@@ -126,8 +126,8 @@ func TestGateDefersWhenASlowWebhookIsFull(t *testing.T) {
 	}
 	// The next ones are spaced a slot (30 s) apart, however far that goes: a
 	// free slot recalls them sooner.
-	_, second := g.admit(jobFor("wh", "d2"), now)
-	_, third := g.admit(jobFor("wh", "d3"), now)
+	_, second := admitted(g, jobFor("wh", "d2"), now)
+	_, third := admitted(g, jobFor("wh", "d3"), now)
 	if second.Sub(until) != 30*time.Second || third.Sub(second) != 30*time.Second {
 		t.Errorf("second and third: %s and %s after the one before, want 30s each", second.Sub(until), third.Sub(second))
 	}
@@ -136,11 +136,11 @@ func TestGateDefersWhenASlowWebhookIsFull(t *testing.T) {
 	gt = g.get("fast", now)
 	gt.limit, gt.inFlight, gt.latency = 1, inFlightAt(now, 1), time.Millisecond
 	for i := range g.maxParked {
-		if run, until := g.admit(jobFor("fast", "p"), now); run || !until.IsZero() {
+		if run, until := admitted(g, jobFor("fast", "p"), now); run || !until.IsZero() {
 			t.Fatalf("job %d: got run %v, until %v; want parked", i, run, until)
 		}
 	}
-	if _, until := g.admit(jobFor("fast", "over"), now); until.IsZero() {
+	if _, until := admitted(g, jobFor("fast", "over"), now); until.IsZero() {
 		t.Error("job past maxParked: parked, want deferred")
 	}
 }
@@ -153,10 +153,10 @@ func TestGateDefersOnlyTheBackOfTheLine(t *testing.T) {
 	t.Parallel()
 	g := newGates(64, 1000)
 	now := time.Now()
-	g.admit(jobFor("wh", "a"), now)
-	g.admit(jobFor("wh", "b"), now)
+	admitted(g, jobFor("wh", "a"), now)
+	admitted(g, jobFor("wh", "b"), now)
 	for i := range 300 {
-		if run, until := g.admit(jobFor("wh", "p"+string(rune('A'+i%26))), now); run || !until.IsZero() {
+		if run, until := admitted(g, jobFor("wh", "p"+string(rune('A'+i%26))), now); run || !until.IsZero() {
 			t.Fatalf("job %d of the burst: got run %v, until %v; want parked (nothing known yet)", i, run, until)
 		}
 	}
@@ -186,7 +186,7 @@ func TestGateRecallsWhenASlotIsFree(t *testing.T) {
 	now := time.Now()
 	gt := g.get("wh", now)
 	gt.limit, gt.inFlight, gt.latency = 2, inFlightAt(now, 2), 30*time.Second
-	if _, until := g.admit(jobFor("wh", "d"), now); until.IsZero() {
+	if _, until := admitted(g, jobFor("wh", "d"), now); until.IsZero() {
 		t.Fatal("want deferred")
 	}
 	r := g.done("wh", signal{success: true, duration: time.Second, started: now}, now.Add(time.Second))
@@ -200,12 +200,12 @@ func TestGateRecallsWhenASlotIsFree(t *testing.T) {
 	}
 	// A webhook this process knows nothing of asks once (a previous process,
 	// or another node, may have deferred some), and not again once told none.
-	g.admit(jobFor("other", "x"), now)
+	admitted(g, jobFor("other", "x"), now)
 	if r := g.done("other", signal{success: true, duration: time.Second, started: now}, now); r.recall == 0 {
 		t.Error("no recall on a webhook new to this process, want one")
 	}
 	g.recalled("other", 3, 0)
-	g.admit(jobFor("other", "y"), now)
+	admitted(g, jobFor("other", "y"), now)
 	if r := g.done("other", signal{success: true, duration: time.Second, started: now}, now); r.recall != 0 {
 		t.Errorf("recall once the store had none: got %d, want 0", r.recall)
 	}
@@ -217,12 +217,12 @@ func TestGateAnsweredAttemptsDoNotAge(t *testing.T) {
 	t.Parallel()
 	g := newGates(16, 1000)
 	now := time.Now()
-	g.admit(jobFor("wh", "a"), now)
-	g.admit(jobFor("wh", "b"), now)
+	admitted(g, jobFor("wh", "a"), now)
+	admitted(g, jobFor("wh", "b"), now)
 	g.responded("wh", now) // both answered at once...
 	g.responded("wh", now)
 	later := now.Add(5 * time.Second) // ...and their outcomes wait on the store
-	if run, until := g.admit(jobFor("wh", "c"), later); run || !until.IsZero() {
+	if run, until := admitted(g, jobFor("wh", "c"), later); run || !until.IsZero() {
 		t.Errorf("got run %v, until %v; want parked (the endpoint answered quickly)", run, until)
 	}
 }
@@ -231,21 +231,21 @@ func TestGatePauseDefersParkedAndNewJobs(t *testing.T) {
 	t.Parallel()
 	g := newGates(16, 16)
 	now := time.Now()
-	g.admit(jobFor("wh", "a"), now)
-	g.admit(jobFor("wh", "b"), now)
-	g.admit(jobFor("wh", "c"), now) // parked
+	admitted(g, jobFor("wh", "a"), now)
+	admitted(g, jobFor("wh", "b"), now)
+	admitted(g, jobFor("wh", "c"), now) // parked
 	pause := now.Add(3 * time.Second)
 	r := g.done("wh", signal{overload: true, pause: pause, started: now}, now)
 	if len(r.start) != 0 || len(r.deferred) != 1 || r.deferred[0].job.delivery.ID != "c" || !r.deferred[0].until.Equal(pause) {
 		t.Fatalf("done with a pause: got %+v; want c deferred until %v", r, pause)
 	}
 	// Jobs deferred one after another come back spaced at the webhook's pace.
-	run, until := g.admit(jobFor("wh", "d"), now.Add(time.Second))
+	run, until := admitted(g, jobFor("wh", "d"), now.Add(time.Second))
 	if run || !until.After(pause) || until.After(pause.Add(time.Minute)) {
 		t.Errorf("during the pause: got run %v, until %v; want deferred to just after %v", run, until, pause)
 	}
 	g.done("wh", signal{success: true, started: now}, pause) // b ends
-	if run, _ := g.admit(jobFor("wh", "e"), pause); !run {
+	if run, _ := admitted(g, jobFor("wh", "e"), pause); !run {
 		t.Error("after the pause: held back, want run")
 	}
 }
@@ -254,14 +254,14 @@ func TestGateDrainAndSweep(t *testing.T) {
 	t.Parallel()
 	g := newGates(1, 16)
 	now := time.Now()
-	g.admit(jobFor("wh", "a"), now)
-	g.admit(jobFor("wh", "b"), now) // parked
+	admitted(g, jobFor("wh", "a"), now)
+	admitted(g, jobFor("wh", "b"), now) // parked
 	if js := g.drain(); len(js) != 1 || js[0].delivery.ID != "b" {
 		t.Fatalf("drain: got %v, want b", js)
 	}
 	g.done("wh", signal{success: true, started: now}, now)
 	later := now.Add(2 * idleGate)
-	g.admit(jobFor("other", "x"), later)
+	admitted(g, jobFor("other", "x"), later)
 	g.done("other", signal{started: later}, later) // sweeps
 	if _, ok := g.m["wh"]; ok {
 		t.Error("an idle webhook's state was kept past idleGate")
@@ -272,15 +272,15 @@ func TestGateHangingAttemptsMakeAWebhookSlow(t *testing.T) {
 	t.Parallel()
 	g := newGates(16, 1000)
 	now := time.Now()
-	g.admit(jobFor("wh", "a"), now)
-	g.admit(jobFor("wh", "b"), now)
+	admitted(g, jobFor("wh", "a"), now)
+	admitted(g, jobFor("wh", "b"), now)
 	// Nothing has come back yet: a job is parked while the attempts are young...
-	if run, until := g.admit(jobFor("wh", "c"), now.Add(100*time.Millisecond)); run || !until.IsZero() {
+	if run, until := admitted(g, jobFor("wh", "c"), now.Add(100*time.Millisecond)); run || !until.IsZero() {
 		t.Fatalf("young attempts: got run %v, until %v; want parked", run, until)
 	}
 	// ...and deferred once they have hung for longer than a job may be parked.
 	later := now.Add(3 * time.Second)
-	run, until := g.admit(jobFor("wh", "d"), later)
+	run, until := admitted(g, jobFor("wh", "d"), later)
 	if run || !until.After(later.Add(maxParkWait)) {
 		t.Errorf("hanging attempts: got run %v, until %v; want deferred past %v", run, until, later.Add(maxParkWait))
 	}
@@ -289,5 +289,97 @@ func TestGateHangingAttemptsMakeAWebhookSlow(t *testing.T) {
 	r := g.done("wh", signal{overload: true, duration: 3 * time.Second, started: now}, later)
 	if len(r.start) != 0 || len(r.deferred) != 1 || r.deferred[0].job.delivery.ID != "c" {
 		t.Errorf("after a timeout: got %+v; want c deferred", r)
+	}
+}
+
+// admitted is admit told as whether the job runs now, with its deferral time.
+func admitted(g *gates, j job, now time.Time) (bool, time.Time) {
+	a, until := g.admit(j, now)
+	return a == admitRun, until
+}
+
+// A webhook whose attempts keep failing has its circuit opened: its jobs are
+// held, one probe at a time goes through when one is due, and the first answer
+// closes it and recalls what was held.
+func TestGateCircuit(t *testing.T) {
+	t.Parallel()
+	g := newGates(16, 16)
+	now := time.Now()
+	fail := func(started time.Time) doneResult {
+		return g.done("wh", signal{judged: true, failing: true, overload: true, duration: time.Millisecond, started: started}, now)
+	}
+	// Four failures, an answer, four more: an answer breaks the streak.
+	for range 4 {
+		fail(now)
+	}
+	g.done("wh", signal{judged: true, duration: time.Millisecond, started: now}, now) // a 500: an answer, not failing
+	for range 4 {
+		if r := fail(now); r.opened {
+			t.Fatal("opened after an answer and 4 failures")
+		}
+	}
+	// Attempts whose outcome says nothing (the zero signal) do not count.
+	g.done("wh", signal{started: now}, now)
+	admitted(g, jobFor("wh", "a"), now)
+	admitted(g, jobFor("wh", "parked"), now) // the limit is 1 after the overloads
+	r := fail(now)
+	if !r.opened || startedIDs(r.held) == nil || startedIDs(r.held)[0] != "parked" || r.start != nil || r.recall != 0 {
+		t.Fatalf("the 5th failure in a row: got %+v; want opened, the parked job held", r)
+	}
+	if a, _ := g.admit(jobFor("wh", "b"), now); a != admitHold {
+		t.Fatalf("a job while open: got %v, want held", a)
+	}
+	retry := jobFor("wh", "retry")
+	retry.delivery.Attempts = 1
+	if a, _ := g.admit(retry, now); a != admitRun {
+		t.Fatalf("a retry while open: got %v, want run (it keeps its own schedule)", a)
+	}
+	g.done("wh", signal{judged: true, failing: true, started: now}, now)
+	if !g.holding("wh") || g.holding("other") {
+		t.Error("holding: want wh only")
+	}
+	// A probe: one job goes through, the next is held.
+	later := now.Add(5 * time.Second)
+	g.probe("wh", later)
+	if a, _ := g.admit(jobFor("wh", "p1"), later); a != admitRun {
+		t.Fatalf("the job after a probe is due: got %v, want run", a)
+	}
+	if a, _ := g.admit(jobFor("wh", "c"), later); a != admitHold {
+		t.Fatalf("a job while the probe is in flight: got %v, want held", a)
+	}
+	if r := fail(later); r.opened || r.closed || r.recall != 0 {
+		t.Fatalf("the probe failed: got %+v; want still open, nothing recalled", r)
+	}
+	if a, _ := g.admit(jobFor("wh", "d"), later.Add(time.Second)); a != admitHold {
+		t.Fatalf("after a failed probe: got %v, want held until the next one", a)
+	}
+	// With no word from the store, a job after probeMaxWait is the probe.
+	last := later.Add(probeMaxWait + time.Second)
+	if a, _ := g.admit(jobFor("wh", "p2"), last); a != admitRun {
+		t.Fatalf("a job a probe interval later: got %v, want run", a)
+	}
+	r = g.done("wh", signal{judged: true, success: true, duration: time.Millisecond, started: last}, last)
+	if !r.closed || r.recall == 0 {
+		t.Fatalf("the probe answered: got %+v; want closed, held jobs recalled", r)
+	}
+	if a, _ := g.admit(jobFor("wh", "e"), last); a != admitRun {
+		t.Errorf("after closing: got %v, want run", a)
+	}
+}
+
+// An endpoint that lets requests time out opens the circuit at its second
+// timeout: two failures, the first started circuitSpan before.
+func TestGateCircuitOpensOnSlowFailures(t *testing.T) {
+	t.Parallel()
+	g := newGates(16, 16)
+	t0 := time.Now()
+	admitted(g, jobFor("wh", "a"), t0)
+	admitted(g, jobFor("wh", "b"), t0)
+	end := t0.Add(circuitSpan)
+	if r := g.done("wh", signal{judged: true, failing: true, overload: true, duration: circuitSpan, started: t0}, end); r.opened {
+		t.Fatal("opened at the first failure")
+	}
+	if r := g.done("wh", signal{judged: true, failing: true, overload: true, duration: circuitSpan, started: t0}, end); !r.opened {
+		t.Fatal("not opened at the second failure, circuitSpan after the first started")
 	}
 }

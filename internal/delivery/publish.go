@@ -72,7 +72,10 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 			// Fast path: a delivery due now that this process has room for is stored
 			// already claimed and handed to a worker after the commit, without a
 			// round trip through the claim query.
-			if first == 0 && !wh.Ordered && !e.closed && e.take(1) == 1 {
+			if prof != nil && e.gates.holding(wh.ID) && retries(wh, prof) {
+				// The webhook's circuit is open: stored held, as its backlog is.
+				di.LeaseToken, di.NextAttemptAt = store.DeferredToken, now.Add(heldSpan(prof))
+			} else if first == 0 && !wh.Ordered && !e.closed && e.take(1) == 1 {
 				di.LeaseToken, di.NextAttemptAt = token, now.Add(e.o.Lease)
 				reserved++
 			} else if wakeAt.IsZero() || di.NextAttemptAt.Before(wakeAt) {
@@ -90,7 +93,7 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 	for i, r := range results {
 		if !r.Created {
 			for _, di := range ins[i].Deliveries {
-				if di.LeaseToken != "" {
+				if di.LeaseToken == token {
 					e.give(1)
 				}
 			}
@@ -98,7 +101,10 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 		}
 		e.o.Metrics.EventsPublished.Inc()
 		for k, d := range r.Deliveries {
-			if ins[i].Deliveries[k].LeaseToken != "" {
+			if ins[i].Deliveries[k].LeaseToken == store.DeferredToken {
+				e.o.Metrics.DeliveriesHeld.Inc()
+			}
+			if ins[i].Deliveries[k].LeaseToken == token {
 				e.jobs <- job{delivery: d, event: r.Event, token: token, leaseUntil: now.Add(e.o.Lease)}
 			}
 		}

@@ -24,10 +24,15 @@ type Metrics struct {
 	// DeliveriesRecalled counts deferred deliveries made due early because
 	// their webhook had a free slot and nothing waiting.
 	DeliveriesRecalled prometheus.Counter
-	QueueInUse         prometheus.Gauge
-	HTTPRequests       *prometheus.CounterVec
-	HTTPDuration       *prometheus.HistogramVec
-	RateLimited        prometheus.Counter
+	// DeliveriesHeld counts deliveries held back because their webhook's
+	// circuit is open (its endpoint keeps failing).
+	DeliveriesHeld prometheus.Counter
+	// Circuits counts webhook circuits opened and closed, by event.
+	Circuits     *prometheus.CounterVec
+	QueueInUse   prometheus.Gauge
+	HTTPRequests *prometheus.CounterVec
+	HTTPDuration *prometheus.HistogramVec
+	RateLimited  prometheus.Counter
 }
 
 // New creates and registers the collectors, with Go runtime and process metrics.
@@ -56,6 +61,12 @@ func New() *Metrics {
 		DeliveriesRecalled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookline_deliveries_recalled_total", Help: "Deferred deliveries made due early: their webhook had a free slot and nothing waiting.",
 		}),
+		DeliveriesHeld: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookline_deliveries_held_total", Help: "Deliveries held back until their webhook's endpoint answers again (its circuit is open).",
+		}),
+		Circuits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookline_webhook_circuits_total", Help: "Webhook circuits opened (the endpoint keeps failing: its backlog is held and probed) and closed (it answers again), by event.",
+		}, []string{"event"}),
 		QueueInUse: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hookline_delivery_queue_in_use", Help: "Deliveries claimed by this process and queued or in flight.",
 		}),
@@ -71,7 +82,8 @@ func New() *Metrics {
 		}),
 	}
 	m.Registry.MustRegister(m.EventsPublished, m.Attempts, m.AttemptDuration, m.DeliveriesEnded,
-		m.WebhooksDisabled, m.DeliveriesDeferred, m.DeliveriesRecalled, m.QueueInUse, m.HTTPRequests, m.HTTPDuration, m.RateLimited,
+		m.WebhooksDisabled, m.DeliveriesDeferred, m.DeliveriesRecalled,
+		m.DeliveriesHeld, m.Circuits, m.QueueInUse, m.HTTPRequests, m.HTTPDuration, m.RateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

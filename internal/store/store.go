@@ -52,6 +52,17 @@ type Store interface {
 	WebhookUpdate(ctx context.Context, w *hookline.Webhook) error
 	// WebhookDelete removes a webhook with its deliveries. ErrNotFound if absent.
 	WebhookDelete(ctx context.Context, id string) error
+	// WebhookCircuitOpen records that a webhook's endpoint keeps failing: its
+	// circuit is open since now (or since it first opened, if it is already),
+	// and its next probe is due at probeAt. ErrNotFound if absent.
+	WebhookCircuitOpen(ctx context.Context, id string, now, probeAt time.Time) error
+	// WebhookCircuitClose records that the endpoint answers again.
+	WebhookCircuitClose(ctx context.Context, id string) error
+	// WebhookProbesDue returns the active webhooks whose circuit is open and
+	// whose probe is due at p.Now, and moves each one's next probe to
+	// p.Now + (the time its circuit has been open, within p.MinWait and
+	// p.MaxWait), in one statement: of several nodes asking, one gets each.
+	WebhookProbesDue(ctx context.Context, p WebhookProbesParams) ([]string, error)
 
 	// EventInsert stores events and their deliveries in one durable commit. An
 	// event whose (tenant, idempotency key) already exists is not stored again: its
@@ -92,6 +103,19 @@ type Store interface {
 	// many it did; 0 when none is deferred. Deliveries another call recalls at
 	// the same time are skipped, not waited for.
 	DeliveryRecall(ctx context.Context, p DeliveryRecallParams) (int, error)
+	// DeliveryRecallEach makes up to perWebhook of the deferred deliveries of
+	// each webhook whose circuit is closed due at now, earliest due first, and
+	// says how many it did. A process calls it when it starts: a webhook with
+	// nothing but deferred deliveries would otherwise make no attempt that
+	// could recall them before their estimated time.
+	DeliveryRecallEach(ctx context.Context, now time.Time, perWebhook int) (int, error)
+	// DeliveryHold holds back part of a failing webhook's backlog (its circuit
+	// is open): up to p.Limit of its pending unordered deliveries never
+	// attempted, with an id after p.After, that no live lease holds and that
+	// are not held already, are deferred (DeferredToken) until they expire,
+	// created_at + p.Span, in one statement. It returns how many it held and the greatest id among
+	// them, to pass as the next call's After; fewer than p.Limit means the end.
+	DeliveryHold(ctx context.Context, p DeliveryHoldParams) (held int, last string, err error)
 	// DeliveryReleaseAll makes every leased delivery due now (SingleNode
 	// start-up); deferred ones keep their time.
 	DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, error)
@@ -305,6 +329,21 @@ type DeliveryRecallParams struct {
 	WebhookID string
 	Limit     int
 	Now       time.Time
+}
+
+// DeliveryHoldParams asks to hold a chunk of a webhook's backlog.
+type DeliveryHoldParams struct {
+	WebhookID string
+	After     string        // the last id of the previous chunk; "" to start
+	Span      time.Duration // a delivery expires Span after it was created
+	Limit     int
+	Now       time.Time // leases ending after Now are live
+}
+
+// WebhookProbesParams asks for the webhooks due for a probe.
+type WebhookProbesParams struct {
+	Now              time.Time
+	MinWait, MaxWait time.Duration
 }
 
 // AutoDisableRule turns a webhook off after Failures failed deliveries in a row

@@ -36,6 +36,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeliveryComplete", exerciseCompletes},
 		{"Delivery", exerciseDeliveries},
 		{"AutoDisable", exerciseAutoDisable},
+		{"Circuit", exerciseCircuit},
 		{"Attempt", exerciseAttempts},
 		{"EventType", exerciseEventTypes},
 		{"Profile", exerciseProfiles},
