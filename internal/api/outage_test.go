@@ -165,7 +165,9 @@ func writeBlockers() map[string]*writeBlocker {
 				return s
 			},
 			block: func(t *testing.T) func() {
-				db, err := sql.Open("sqlite", path)
+				// The server's own writes hold the lock for moments (a claim,
+				// say): wait for them rather than fail to block.
+				db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 				if err != nil {
 					t.Fatal(err)
 				}
