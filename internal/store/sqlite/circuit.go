@@ -45,10 +45,20 @@ func (s *Store) WebhookCircuitClose(ctx context.Context, id string) error {
 		"UPDATE webhooks SET held_since = NULL, probe_at = NULL WHERE id = ?", id)
 }
 
-// WebhookProbesDue implements store.Store.
+// WebhookProbesDue implements store.Store. The engine asks every second: a
+// read on a reader connection says whether any probe is due, so that an idle
+// server takes no write lock for it.
 func (s *Store) WebhookProbesDue(ctx context.Context, p store.WebhookProbesParams) ([]string, error) {
+	var due int
+	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM webhooks WHERE probe_at <= ? AND active = 1 AND held_since IS NOT NULL LIMIT 1)", ms(p.Now)).Scan(&due)
+	if err != nil {
+		return nil, fmt.Errorf("store: due probes: %w", interpretError(err))
+	}
+	if due == 0 {
+		return nil, nil
+	}
 	var ids []string
-	err := s.tx(ctx, func(tx wtx) (err error) {
+	err = s.tx(ctx, func(tx wtx) (err error) {
 		ids, err = queryIDs(ctx, tx, `UPDATE webhooks
 			SET probe_at = ?1 + max(?2, min(?3, ?1 - held_since))
 			WHERE probe_at <= ?1 AND active = 1 AND held_since IS NOT NULL
