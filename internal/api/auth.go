@@ -161,7 +161,7 @@ func (h *handler) rateLimit(ctx context.Context, k *hookline.APIKey, n int) erro
 	if shared, isShared := h.store.(store.RateLimiter); isShared {
 		// Several nodes: the bucket lives in the database.
 		var err error
-		if ok, wait, err = shared.RateLimitTake(ctx, "key:"+k.ID, n, limit, time.Hour, h.now()); err != nil {
+		if ok, _, wait, err = shared.RateLimitTake(ctx, "key:"+k.ID, n, limit, time.Hour, h.now()); err != nil {
 			return err
 		}
 	} else {

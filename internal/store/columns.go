@@ -10,6 +10,33 @@ func EncodeJSON(v any) string {
 	return string(b)
 }
 
+// EncodeList returns a list as JSON text for a column that is never NULL: []
+// when it is nil, as the column's default is.
+func EncodeList[T any](v []T) string {
+	if v == nil {
+		return "[]"
+	}
+	return EncodeJSON(v)
+}
+
+// EncodeMap returns a map as JSON text for a column that is never NULL: {}
+// when it is nil.
+func EncodeMap[V any](m map[string]V) string {
+	if m == nil {
+		return "{}"
+	}
+	return EncodeJSON(m)
+}
+
+// EncodeOptional returns *v as JSON text, or nil (NULL) when v is nil, for a
+// column where NULL means "none" (a key's own rate limit).
+func EncodeOptional[T any](v *T) any {
+	if v == nil {
+		return nil
+	}
+	return EncodeJSON(v)
+}
+
 // DecodeJSON reads a column written by EncodeJSON; the zero value if it cannot.
 func DecodeJSON[T any](s string) T {
 	var v T

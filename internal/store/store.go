@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/keyspace"
 )
 
 // Re-exported sentinels, so callers of the store need not import the domain to
@@ -159,6 +160,43 @@ type Store interface {
 	// EventTypeDelete removes an entry; ErrNotFound.
 	EventTypeDelete(ctx context.Context, name string) error
 
+	// KeyspaceCreate stores a key space made through the API; ErrConflict
+	// (wrapped) if its name or its prefix is taken.
+	KeyspaceCreate(ctx context.Context, ks *keyspace.Keyspace) error
+	// KeyspaceGet returns one key space by name, or ErrNotFound.
+	KeyspaceGet(ctx context.Context, name string) (*keyspace.Keyspace, error)
+	// KeyspaceList returns every stored key space by name.
+	KeyspaceList(ctx context.Context) ([]keyspace.Keyspace, error)
+	// KeyspaceUpdate replaces a key space's description, catalogue and
+	// defaults (not its name or prefix); ErrNotFound.
+	KeyspaceUpdate(ctx context.Context, ks *keyspace.Keyspace) error
+	// KeyspaceDelete removes a key space with all its keys; ErrNotFound.
+	KeyspaceDelete(ctx context.Context, name string) error
+	// KeyCreate stores a key of a key space (its hash only); ErrConflict if
+	// the hash is taken. Read back, a key's Permissions is never nil, and its
+	// Resources and Meta are nil when empty, however they were stored.
+	//
+	// stored says the key space is stored, not loaded from a file: it must
+	// then exist (ErrNotFound if it was deleted meanwhile), and a
+	// KeyspaceDelete running at the same time deletes the key too, so that
+	// no key outlives its key space to come back with one of the same name.
+	KeyCreate(ctx context.Context, k *keyspace.Key, stored bool) error
+	// KeyGet returns a key by id, or ErrNotFound.
+	KeyGet(ctx context.Context, id string) (*keyspace.Key, error)
+	// KeyGetByHash returns the key whose hash matches, or ErrNotFound.
+	KeyGetByHash(ctx context.Context, hash []byte) (*keyspace.Key, error)
+	// KeyList returns a key space's keys newest first; with Tenant set, that
+	// tenant's only.
+	KeyList(ctx context.Context, p KeyListParams) ([]keyspace.Key, error)
+	// KeyRevoke marks a key revoked at p.At, unless it already is (its first
+	// revocation stands), or, with Expire, moves its expiry to p.At if that
+	// is sooner (a roll's grace); it returns the key as it now is, or
+	// ErrNotFound.
+	KeyRevoke(ctx context.Context, p KeyRevokeParams) (*keyspace.Key, error)
+	// KeyTouch records when keys were last used: each key's LastUsedAt moves
+	// to its time if that is later.
+	KeyTouch(ctx context.Context, used map[string]time.Time) error
+
 	// APIKeyCreate stores a key (its hash only).
 	APIKeyCreate(ctx context.Context, k *hookline.APIKey) error
 	// APIKeyGet returns the key with that id, or ErrNotFound.
@@ -226,9 +264,10 @@ type RateLimiter interface {
 	// RateLimitTake takes n tokens at once from bucket id, which holds up to
 	// limit tokens and refills at limit per window. Without n tokens it takes
 	// nothing and reports how long until n are available (never, when n is more
-	// than limit: the caller refuses that itself). Concurrent takes never hand
-	// out more tokens than the bucket holds.
-	RateLimitTake(ctx context.Context, id string, n, limit int, window time.Duration, now time.Time) (ok bool, wait time.Duration, err error)
+	// than limit: the caller refuses that itself). left is what the bucket
+	// holds after. Concurrent takes never hand out more tokens than the bucket
+	// holds.
+	RateLimitTake(ctx context.Context, id string, n, limit int, window time.Duration, now time.Time) (ok bool, left float64, wait time.Duration, err error)
 }
 
 // Notification topics.
@@ -416,6 +455,20 @@ type AttemptListParams struct {
 	ListParams
 	WebhookID  string
 	DeliveryID string
+}
+
+// KeyListParams filters a key space's keys.
+type KeyListParams struct {
+	ListParams
+	Keyspace string
+	Tenant   string
+}
+
+// KeyRevokeParams revokes a key, or with Expire ends it at At.
+type KeyRevokeParams struct {
+	ID     string
+	At     time.Time
+	Expire bool
 }
 
 // APIKeyListParams filters a key list.

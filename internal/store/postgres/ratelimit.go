@@ -13,7 +13,7 @@ var _ store.RateLimiter = (*Store)(nil)
 // RateLimitTake implements store.RateLimiter with one upsert: the bucket is
 // refilled for the time since its last use, capped at limit, and n tokens taken
 // when there are n. The row lock the upsert takes serialises concurrent takes.
-func (s *Store) RateLimitTake(ctx context.Context, id string, n, limit int, window time.Duration, now time.Time) (bool, time.Duration, error) {
+func (s *Store) RateLimitTake(ctx context.Context, id string, n, limit int, window time.Duration, now time.Time) (bool, float64, time.Duration, error) {
 	perMS := float64(limit) / float64(window.Milliseconds())
 	var tokens float64
 	var granted bool
@@ -29,10 +29,10 @@ func (s *Store) RateLimitTake(ctx context.Context, id string, n, limit int, wind
 		RETURNING tokens, granted`,
 		id, float64(limit), now.UnixMilli(), perMS, float64(n)).Scan(&tokens, &granted)
 	if err != nil {
-		return false, 0, fmt.Errorf("store: rate limit: %w", interpretError(err))
+		return false, 0, 0, fmt.Errorf("store: rate limit: %w", interpretError(err))
 	}
 	if granted {
-		return true, 0, nil
+		return true, tokens, 0, nil
 	}
-	return false, time.Duration((float64(n) - tokens) / perMS * float64(time.Millisecond)), nil
+	return false, tokens, time.Duration((float64(n) - tokens) / perMS * float64(time.Millisecond)), nil
 }

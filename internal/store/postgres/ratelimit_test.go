@@ -19,7 +19,7 @@ func TestRateLimitTakeAcrossNodes(t *testing.T) {
 	key := make([]byte, 32)
 	box, _ := secrets.New(key)
 	nodes := []interface {
-		RateLimitTake(context.Context, string, int, int, time.Duration, time.Time) (bool, time.Duration, error)
+		RateLimitTake(context.Context, string, int, int, time.Duration, time.Time) (bool, float64, time.Duration, error)
 	}{pgtest.OpenURL(t, url, box), pgtest.OpenURL(t, url, box)}
 
 	now := time.Now()
@@ -30,7 +30,7 @@ func TestRateLimitTakeAcrossNodes(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, wait, err := nodes[i%2].RateLimitTake(context.Background(), "key:a", 1, limit, time.Hour, now)
+			ok, _, wait, err := nodes[i%2].RateLimitTake(context.Background(), "key:a", 1, limit, time.Hour, now)
 			if err != nil {
 				t.Error(err)
 				return
@@ -49,13 +49,13 @@ func TestRateLimitTakeAcrossNodes(t *testing.T) {
 	// 3 minutes later one token (limit 20 per hour) has come back, not two.
 	later := now.Add(3*time.Minute + time.Second)
 	for i, want := range []bool{true, false} {
-		ok, _, err := nodes[i].RateLimitTake(context.Background(), "key:a", 1, limit, time.Hour, later)
+		ok, _, _, err := nodes[i].RateLimitTake(context.Background(), "key:a", 1, limit, time.Hour, later)
 		if err != nil || ok != want {
 			t.Errorf("take %d after 3 min: got %v, %v; want %v", i+1, ok, err, want)
 		}
 	}
 	// Buckets are per id.
-	if ok, _, _ := nodes[0].RateLimitTake(context.Background(), "key:b", 1, limit, time.Hour, now); !ok {
+	if ok, _, _, _ := nodes[0].RateLimitTake(context.Background(), "key:b", 1, limit, time.Hour, now); !ok {
 		t.Error("another key's bucket is empty")
 	}
 }
@@ -70,7 +70,7 @@ func TestRateLimitTakeMany(t *testing.T) {
 	const limit = 60 // one token a minute
 	take := func(n int, at time.Time) (bool, time.Duration) {
 		t.Helper()
-		ok, wait, err := s.RateLimitTake(ctx, "key:many", n, limit, time.Hour, at)
+		ok, _, wait, err := s.RateLimitTake(ctx, "key:many", n, limit, time.Hour, at)
 		if err != nil {
 			t.Fatal(err)
 		}

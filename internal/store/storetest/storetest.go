@@ -41,6 +41,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EventType", exerciseEventTypes},
 		{"Profile", exerciseProfiles},
 		{"APIKey", exerciseAPIKeys},
+		{"Keyspace", exerciseKeyspaces},
 		{"Purge", exercisePurge},
 	}
 	for _, g := range groups {
