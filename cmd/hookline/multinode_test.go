@@ -70,6 +70,7 @@ func TestMultiNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("RateLimitAcrossNodes", func(t *testing.T) { testRateLimitAcrossNodes(t, nodes) })
+	t.Run("KeysAcrossNodes", func(t *testing.T) { testKeysAcrossNodes(t, nodes) })
 	t.Run("OrderAcrossNodes", func(t *testing.T) { testOrderAcrossNodes(t, nodes, secret, verifier, db) })
 	// slow gets every event and takes 10-20 ms over each request, which widens
 	// the window in which two nodes could both be sending one event; sluggish

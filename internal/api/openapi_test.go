@@ -307,12 +307,20 @@ var oaBodies = map[string]string{
 	"POST /v1/webhooks/{id}/rotate-secret": "WebhookRotateSecret",
 	"POST /v1/profiles":                    "ProfileCreate",
 	"PUT /v1/profiles/{name}":              "ProfileUpdate",
+
+	"POST /v1/keyspaces":                         "KeyspaceCreate",
+	"PATCH /v1/keyspaces/{name}":                 "KeyspaceUpdate",
+	"POST /v1/keyspaces/{name}/keys":             "KeyCreate",
+	"POST /v1/keyspaces/{name}/keys/{id}/revoke": "",
+	"POST /v1/keyspaces/{name}/keys/{id}/roll":   "KeyRoll",
+	"POST /v1/keys/verify":                       "KeyVerify",
 }
 
 // oaOptionalBodies are the routes of oaBodies whose body may be left out
 // (requestBody.required false); every other body is required.
 var oaOptionalBodies = map[string]bool{
-	"POST /v1/webhooks/{id}/rotate-secret": true,
+	"POST /v1/webhooks/{id}/rotate-secret":     true,
+	"POST /v1/keyspaces/{name}/keys/{id}/roll": true,
 }
 
 func TestOpenAPIRequestBodies(t *testing.T) {

@@ -53,6 +53,18 @@ var routes = []route{
 	{"PUT /v1/event-types/{name}", hookline.ScopeEventTypesWrite, (*handler).eventTypeUpdate},
 	{"DELETE /v1/event-types/{name}", hookline.ScopeEventTypesWrite, (*handler).eventTypeDelete},
 
+	{"GET /v1/keyspaces", hookline.ScopeKeysRead, (*handler).keyspaceList},
+	{"POST /v1/keyspaces", hookline.ScopeAdmin, (*handler).keyspaceCreate},
+	{"GET /v1/keyspaces/{name}", hookline.ScopeKeysRead, (*handler).keyspaceGet},
+	{"PATCH /v1/keyspaces/{name}", hookline.ScopeAdmin, (*handler).keyspacePatch},
+	{"DELETE /v1/keyspaces/{name}", hookline.ScopeAdmin, (*handler).keyspaceDelete},
+	{"POST /v1/keyspaces/{name}/keys", hookline.ScopeKeysWrite, (*handler).keyCreate},
+	{"GET /v1/keyspaces/{name}/keys", hookline.ScopeKeysRead, (*handler).keyList},
+	{"GET /v1/keyspaces/{name}/keys/{id}", hookline.ScopeKeysRead, (*handler).keyGet},
+	{"POST /v1/keyspaces/{name}/keys/{id}/revoke", hookline.ScopeKeysWrite, (*handler).keyRevoke},
+	{"POST /v1/keyspaces/{name}/keys/{id}/roll", hookline.ScopeKeysWrite, (*handler).keyRoll},
+	{"POST /v1/keys/verify", hookline.ScopeKeysVerify, (*handler).keyVerify},
+
 	{"GET /v1/api-keys", hookline.ScopeAPIKeysAdmin, (*handler).apiKeyList},
 	{"POST /v1/api-keys", hookline.ScopeAPIKeysAdmin, (*handler).apiKeyCreate},
 	{"DELETE /v1/api-keys/{id}", hookline.ScopeAPIKeysAdmin, (*handler).apiKeyDelete},

@@ -16,6 +16,7 @@ import (
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/keyring"
 	"github.com/hookline/hookline/internal/logthrottle"
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/profile"
@@ -37,6 +38,10 @@ type Options struct {
 	Profiles *profile.Registry
 	// Hasher hashes API keys as the store keeps them. Required.
 	Hasher *apikey.Hasher
+	// Keyring holds the key spaces of the product's own API keys; one over
+	// Store when nil (its last-used times are then not written: the server
+	// passes its own, which it runs).
+	Keyring *keyring.Ring
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -50,6 +55,7 @@ type handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 	hasher   *apikey.Hasher
+	ring     *keyring.Ring
 	keys     *keyCache
 	limits   *rateLimiter
 	authFail *rateLimiter
@@ -75,8 +81,11 @@ func New(o Options) http.Handler {
 	if o.Profiles == nil {
 		o.Profiles = o.Engine.Profiles()
 	}
+	if o.Keyring == nil {
+		o.Keyring = keyring.New(keyring.Options{Store: o.Store, Hasher: o.Hasher, Logger: o.Logger, Now: clock})
+	}
 	h := &handler{
-		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles, hasher: o.Hasher,
+		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles, hasher: o.Hasher, ring: o.Keyring,
 		keys:     newKeyCache(o.Store, 5*time.Second),
 		limits:   newRateLimiter(time.Hour),
 		authFail: newRateLimiter(time.Minute),

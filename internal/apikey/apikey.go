@@ -11,7 +11,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -38,6 +40,7 @@ const Purpose = "api-key pepper v1"
 // test a guess of a key, however short an operator-chosen key is.
 type Hasher struct {
 	pepper []byte
+	macs   sync.Pool // of hash.Hash: HMACs keyed with pepper, reset after use
 }
 
 // NewHasher returns a Hasher with pepper, which must be secret, at least 32
@@ -58,9 +61,15 @@ func (h *Hasher) Hash(key string) []byte {
 // upgrade turns a version-0 hash (the key's SHA-256) into the current one,
 // which is why the current one is an HMAC of the SHA-256 and not of the key.
 func (h *Hasher) upgrade(legacy []byte) []byte {
-	m := hmac.New(sha256.New, h.pepper)
+	m, _ := h.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, h.pepper) // keyed once, reused: hashing runs on every verification
+	}
 	m.Write(legacy)
-	return m.Sum(nil)
+	sum := m.Sum(nil)
+	m.Reset()
+	h.macs.Put(m)
+	return sum
 }
 
 // New returns a new random key: Prefix and 256 random bits.

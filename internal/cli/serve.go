@@ -15,6 +15,7 @@ import (
 	"github.com/hookline/hookline/internal/apikey"
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/keyring"
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store"
@@ -57,6 +58,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("loaded profiles", "from", cfg.Profiles, "names", names)
 	}
 
+	ring := keyring.New(keyring.Options{Store: s, Hasher: hasher, Logger: log})
+	if cfg.Keyspaces != "" {
+		names, err := ring.LoadFiles(cfg.Keyspaces)
+		if err != nil {
+			return err
+		}
+		log.Info("loaded key spaces", "from", cfg.Keyspaces, "names", names)
+	}
+	ringCtx, stopRing := context.WithCancel(context.Background())
+	ringDone := make(chan struct{})
+	go func() { defer close(ringDone); ring.Run(ringCtx) }()
+	defer func() { stopRing(); <-ringDone }() // writes the last-used times noted last
+
 	m := metrics.New()
 	engine := delivery.New(delivery.Options{
 		Store:              s,
@@ -80,7 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		engine.Shutdown(context.Background())
 		return err
 	}
-	srv := api.NewHTTPServer(api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher}),
+	srv := api.NewHTTPServer(api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher, Keyring: ring}),
 		api.ServerOptions{ReadTimeout: cfg.ReadTimeout, Logger: log})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(api.NewListener(ln)) }()

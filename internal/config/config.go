@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +37,7 @@ type Config struct {
 	AutoDisableFailures  int
 	AutoDisableAfter     time.Duration
 	Profiles             string
+	Keyspaces            string
 	ResponseBodyLimit    int
 	Retention            time.Duration
 	ShutdownTimeout      time.Duration
@@ -98,6 +102,10 @@ var options = []option{
 	}},
 	{"profiles", "", "a YAML profile file, or a directory of *.yaml profiles, loaded at start; each is named after its file (docs/profiles.md)", false, func(c *Config, v string) error {
 		c.Profiles = v
+		return nil
+	}},
+	{"keyspaces", "", "a YAML key space file, or a directory of *.yaml key spaces, loaded at start; each is named after its file (docs/keys.md)", false, func(c *Config, v string) error {
+		c.Keyspaces = v
 		return nil
 	}},
 	{"timeout", "30s", "time limit of one delivery attempt", false, durationSetter(func(c *Config) *time.Duration { return &c.Timeout }, time.Millisecond)},
@@ -262,4 +270,28 @@ func ParseSchedule(s string) ([]time.Duration, error) {
 func PrintDefaults(w io.Writer, fs *flag.FlagSet) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
+}
+
+// YAMLFiles lists what --profiles or --keyspaces names: the file itself, or
+// the *.yaml and *.yml files of a directory, sorted by path; each is one
+// object named after its file without the extension (FileName).
+func YAMLFiles(path string) ([]string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return []string{path}, nil
+	}
+	files, _ := filepath.Glob(filepath.Join(path, "*.yaml"))
+	more, _ := filepath.Glob(filepath.Join(path, "*.yml"))
+	files = append(files, more...)
+	sort.Strings(files)
+	return files, nil
+}
+
+// FileName is the name a YAML file gives the object it holds: its base name
+// without the extension.
+func FileName(path string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".yaml"), ".yml")
 }

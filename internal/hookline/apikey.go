@@ -17,14 +17,19 @@ const (
 	ScopeEventTypesRead  = "event-types:read"
 	ScopeEventTypesWrite = "event-types:write"
 	ScopeAPIKeysAdmin    = "api-keys:admin"
-	ScopeAdmin           = "admin"
+	// The product's own API keys (key spaces): read and manage them, and
+	// verify them (what the product's API servers hold).
+	ScopeKeysRead   = "keys:read"
+	ScopeKeysWrite  = "keys:write"
+	ScopeKeysVerify = "keys:verify"
+	ScopeAdmin      = "admin"
 )
 
 // Scopes lists every scope a key may hold.
 var Scopes = []string{
 	ScopeWebhooksRead, ScopeWebhooksWrite, ScopeEventsRead, ScopeEventsWrite,
 	ScopeDeliveriesRead, ScopeDeliveriesWrite, ScopeEventTypesRead, ScopeEventTypesWrite,
-	ScopeAPIKeysAdmin, ScopeAdmin,
+	ScopeAPIKeysAdmin, ScopeKeysRead, ScopeKeysWrite, ScopeKeysVerify, ScopeAdmin,
 }
 
 // APIKey is a bearer credential. Only a hash of the key is stored; the key itself

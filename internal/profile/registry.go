@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
@@ -50,22 +49,13 @@ func NewRegistry(s store.Store, def Defaults) (*Registry, error) {
 // LoadFiles loads path, a YAML file or a directory of *.yaml files; each profile
 // is named after its file without the extension. It returns the names loaded.
 func (r *Registry) LoadFiles(path string) ([]string, error) {
-	fi, err := os.Stat(path)
+	files, err := config.YAMLFiles(path)
 	if err != nil {
 		return nil, fmt.Errorf("profiles: %w", err)
 	}
-	files := []string{path}
-	if fi.IsDir() {
-		if files, err = filepath.Glob(filepath.Join(path, "*.yaml")); err != nil {
-			return nil, err
-		}
-		more, _ := filepath.Glob(filepath.Join(path, "*.yml"))
-		files = append(files, more...)
-		sort.Strings(files)
-	}
 	var names []string
 	for _, f := range files {
-		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".yaml"), ".yml")
+		name := config.FileName(f)
 		if err := ValidateName(name); err != nil {
 			return nil, fmt.Errorf("profiles: %s: the file name makes the profile name, which %w", f, err)
 		}
