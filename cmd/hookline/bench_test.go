@@ -226,7 +226,7 @@ func TestBenchRefusals(t *testing.T) {
 		want     string
 	}{
 		{"remote target", []string{"--target", "http://192.0.2.1:8080"}, 1, "not a loopback address"},
-		{"unknown scenario", []string{"--scenario", "9"}, 2, "--scenario must be 1 to 6"},
+		{"unknown scenario", []string{"--scenario", "9"}, 2, "--scenario must be 1 to 8"},
 		{"unknown dead kind", []string{"--dead", "slow"}, 2, "--dead must be refuse or timeout"},
 		{"backlog without dead", []string{"--backlog", "1000"}, 2, "--backlog goes with --dead"},
 		{"several SQLite nodes", []string{"--nodes", "2"}, 2, "needs --db postgres://"},

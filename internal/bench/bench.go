@@ -3,7 +3,8 @@
 // nullhook reference). It runs its own receiver on loopback, creates the
 // webhooks, publishes through the public HTTP API and measures what reaches the
 // receiver: rates, publish → receipt latency, duplicates and losses, and the
-// servers' CPU and memory.
+// servers' CPU and memory. With Options.Verify it measures the verification
+// of a product's API keys (POST /v1/keys/verify) instead: see verify.go.
 package bench
 
 import (
@@ -23,6 +24,9 @@ import (
 func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := o.Check(); err != nil {
 		return nil, err
+	}
+	if o.Verify {
+		return runVerify(ctx, o)
 	}
 	runCtx, cancel := context.WithTimeout(ctx, o.MaxTime)
 	defer cancel()
@@ -110,7 +114,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	scrape := func(ctx context.Context) (Counters, error) { return scrapeCounters(ctx, api, bases) }
 	m := startMeasuring(scrapeCtx, pids, scrape)
 	pub := newPublisher(c, api, bases, runID, o)
-	stopProgress := reportProgress(o.Progress, "published", o.Events, pub, d, rc)
+	stopProgress := reportProgress(o.Progress, "published", o.Events, &pub.load, d, rc)
 	pub.run(runCtx, o.Concurrency)
 	expected, notExpected := expectedDeliveries(pub.accepted, cs, o.Fanout)
 	if pub.fatal == nil && ctx.Err() == nil {
@@ -165,14 +169,16 @@ func startServers(ctx context.Context, o Options, api *client) (*servers, error)
 	return &servers{bases: []string{base}, pids: o.ServerPIDs}, nil
 }
 
-// stop ends a local deployment, after the receiver (attempts it holds end at
-// once), and removes its directory unless something went wrong: then its logs
-// are kept and named. It returns the run's error, completed.
+// stop ends a local deployment, after the receiver if any (attempts it holds
+// end at once), and removes its directory unless something went wrong: then
+// its logs are kept and named. It returns the run's error, completed.
 func (s *servers) stop(rc *receiver, rep *Report, err error) error {
 	if s.dep == nil {
 		return err
 	}
-	rc.close()
+	if rc != nil {
+		rc.close()
+	}
 	stopErr := s.dep.stop(15 * time.Second)
 	switch {
 	case len(s.dep.nodes) == 0: // none started: no logs to keep
@@ -180,7 +186,7 @@ func (s *servers) stop(rc *receiver, rep *Report, err error) error {
 		return err
 	case err != nil || stopErr != nil:
 		return fmt.Errorf("%w\nserver logs (kept): %s", errors.Join(err, stopErr), s.dep.logs())
-	case rep.Deliveries.Missing > 0:
+	case rep.Deliveries.Missing > 0 || rep.Verify != nil && rep.Verify.Errors > 0:
 		rep.Warnings = append(rep.Warnings, "server logs (kept): "+s.dep.logs())
 	default:
 		s.dep.remove()
@@ -248,7 +254,7 @@ func newReport(runID string, o Options) *Report {
 		Params: Params{
 			Scenario: o.Scenario, Webhooks: o.Webhooks, Fanout: o.Fanout, Events: o.Events, Rate: o.Rate,
 			Concurrency: o.Concurrency, Batch: o.Batch, PayloadBytes: o.PayloadBytes, Hold: o.Hold.String(),
-			Dead: o.Dead, Backlog: o.Backlog,
+			Dead: o.Dead, Backlog: o.Backlog, Verify: o.Verify, Keys: keysParam(o),
 			Latency: o.Latency.String(), FailRatio: o.FailRatio, TimeoutWebhooks: o.TimeoutWebhooks,
 			SlowWebhooks: o.SlowWebhooks, SlowLatency: o.SlowLatency.String(), Wait: o.Wait.String(),
 			MaxTime: o.MaxTime.String(), Nodes: o.Nodes, ServerFlags: append([]string{}, o.ServerFlags...),
@@ -268,4 +274,11 @@ func localDB(o Options) string {
 		return "postgres"
 	}
 	return "sqlite " + o.DB
+}
+
+func keysParam(o Options) int {
+	if o.Verify {
+		return o.Keys
+	}
+	return 0
 }

@@ -63,12 +63,12 @@ func createDeadWebhook(ctx context.Context, c *client, base, url string, o Optio
 func publishBacklog(ctx context.Context, c clock, api *client, bases []string, runID string, o Options, rc *receiver, rep *Report) error {
 	t := deadTenant(runID)
 	pub := &publisher{
-		clock: c, client: api, bases: bases, runID: runID + "-dead", events: o.Backlog, batch: backlogBatch,
-		padding: padding(o.PayloadBytes), sentAt: make([]int64, o.Backlog), accepted: make([]bool, o.Backlog),
+		load: newLoad(c, bases, o.Backlog, backlogBatch, 0), client: api, runID: runID + "-dead",
+		padding: padding(o.PayloadBytes), accepted: make([]bool, o.Backlog),
 		tenant:  func(int) string { return t },
 		noBatch: "this server has no POST /v1/events/batch, through which --backlog is published: --backlog needs a Hookline server",
 	}
-	stop := reportProgress(o.Progress, "backlog published", o.Backlog, pub, nil, rc)
+	stop := reportProgress(o.Progress, "backlog published", o.Backlog, &pub.load, nil, rc)
 	pub.run(ctx, backlogConcurrency)
 	stop()
 	if pub.fatal != nil {

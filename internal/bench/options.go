@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline/internal/store/postgres"
@@ -42,6 +43,12 @@ type Options struct {
 	Dead    string
 	Backlog int
 
+	// Verify replaces the event load by key verifications: a key space with
+	// Keys keys is created, and Events verifications (POST /v1/keys/verify)
+	// are sent at Rate by Concurrency goroutines. No webhook is created.
+	Verify bool
+	Keys   int
+
 	Latency         time.Duration // the receiver's answer time
 	FailRatio       float64       // fraction of requests answered 500
 	TimeoutWebhooks float64       // fraction of webhooks never answered
@@ -62,7 +69,11 @@ const (
 	MaxWebhooks   = 10_000
 	MaxDeliveries = 20_000_000 // one int64 per delivery, one duration per delivered one
 	MaxBatch      = 10_000
+	MaxKeys       = 100_000
 )
+
+// DefaultKeys is the number of keys a --verify run creates unless told.
+const DefaultKeys = 100
 
 // The kinds of --dead.
 const (
@@ -70,13 +81,17 @@ const (
 	DeadTimeout = "timeout" // the receiver accepts and never answers
 )
 
-// Check validates the options and fills in defaults (Nodes, Batch).
+// Check validates the options and fills in defaults (Nodes, Batch, and Keys
+// with Verify).
 func (o *Options) Check() error {
 	if o.Nodes == 0 {
 		o.Nodes = 1
 	}
 	if o.Batch == 0 {
 		o.Batch = 1
+	}
+	if o.Verify && o.Keys == 0 {
+		o.Keys = DefaultKeys
 	}
 	_, pg := postgres.ParseDSN(o.DB)
 	var errs []error
@@ -132,6 +147,14 @@ func (o *Options) Check() error {
 	case o.Backlog > 0 && o.Dead == "":
 		bad("--backlog goes with --dead: it is published to the dead webhook")
 	}
+	if o.Verify {
+		if unused := o.eventOnly(); len(unused) > 0 {
+			bad("--verify measures key verification, with no events, webhooks or receiver: leave out %s", strings.Join(unused, ", "))
+		}
+		if o.Keys < 1 || o.Keys > MaxKeys {
+			bad("--keys must be 1 to %d", MaxKeys)
+		}
+	}
 	if o.Latency < 0 || o.SlowLatency < 0 || o.Hold < 0 {
 		bad("--latency, --slow-latency and --hold must not be negative")
 	}
@@ -157,4 +180,24 @@ func (o *Options) Check() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// eventOnly lists the flags given that only shape an event run: its events,
+// its webhooks and its receiver.
+func (o *Options) eventOnly() []string {
+	var names []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"--fanout", o.Fanout}, {"--ordered", o.Ordered}, {"--batch", o.Batch > 1}, {"--payload-bytes", o.PayloadBytes > 0},
+		{"--hold", o.Hold > 0}, {"--dead", o.Dead != ""}, {"--backlog", o.Backlog > 0},
+		{"--latency", o.Latency > 0}, {"--fail-ratio", o.FailRatio > 0},
+		{"--timeout-webhooks", o.TimeoutWebhooks > 0}, {"--slow-webhooks", o.SlowWebhooks > 0},
+	} {
+		if f.set {
+			names = append(names, f.name)
+		}
+	}
+	return names
 }

@@ -55,6 +55,14 @@ func TestOptionsCheck(t *testing.T) {
 		{"backlog without dead", func(o *Options) { o.Backlog = 1000 }, "--backlog goes with --dead"},
 		{"negative backlog", func(o *Options) { o.Dead, o.Backlog = DeadRefuse, -1 }, "--backlog must be 0 to"},
 		{"backlog too large", func(o *Options) { o.Dead, o.Backlog = DeadTimeout, MaxEvents+1 }, "--backlog must be 0 to"},
+		{"verify with fan-out", func(o *Options) { o.Verify, o.Fanout = true, true }, "--verify measures key verification, with no events, webhooks or receiver: leave out --fanout"},
+		{"verify with a hold", func(o *Options) { o.Verify, o.Hold = true, time.Minute }, "leave out --hold"},
+		{"verify with a dead webhook", func(o *Options) { o.Verify, o.Dead = true, DeadTimeout }, "leave out --dead"},
+		{"verify with a backlog", func(o *Options) { o.Verify, o.Dead, o.Backlog = true, DeadRefuse, 1000 }, "leave out --dead, --backlog"},
+		{"verify with batches", func(o *Options) { o.Verify, o.Batch = true, 100 }, "leave out --batch"},
+		{"verify with receiver flags", func(o *Options) { o.Verify, o.FailRatio, o.Latency = true, 0.1, time.Millisecond }, "leave out --latency, --fail-ratio"},
+		{"verify with too many keys", func(o *Options) { o.Verify, o.Keys = true, MaxKeys+1 }, "--keys must be 1 to"},
+		{"verify with negative keys", func(o *Options) { o.Verify, o.Keys = true, -1 }, "--keys must be 1 to"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,6 +85,16 @@ func TestOptionsCheck(t *testing.T) {
 		}
 	}
 	o = valid()
+	o.Verify = true
+	if err := o.Check(); err != nil || o.Keys != DefaultKeys {
+		t.Errorf("--verify: got %v and %d keys, want no error and %d keys", err, o.Keys, DefaultKeys)
+	}
+	o = valid()
+	o.Verify, o.Keys, o.Target = true, 1, "http://127.0.0.1:8080"
+	if err := o.Check(); err != nil {
+		t.Errorf("--verify --keys 1 --target: got %v, want no error", err)
+	}
+	o = valid()
 	o.Nodes, o.DB, o.ServerFlags = 3, "postgres://u@127.0.0.1/db", []string{"--workers=128"}
 	if err := o.Check(); err != nil {
 		t.Errorf("three nodes on PostgreSQL: got %v, want no error", err)
@@ -88,7 +106,7 @@ func TestOptionsCheck(t *testing.T) {
 
 func TestEventBody(t *testing.T) {
 	t.Parallel()
-	p := &publisher{runID: "r1", batch: 2, padding: padding(64), tenant: func(seq int) string { return "bench-r1" }}
+	p := &publisher{load: load{batch: 2}, runID: "r1", padding: padding(64), tenant: func(seq int) string { return "bench-r1" }}
 	body := string(p.body([]int{7, 8}))
 	want := `{"events":[{"type":"hlbench.event","tenant":"bench-r1","id":"hlbench-r1-7","data":{"hlbench_seq":7,"pad":"` + strings.Repeat("x", 32) + `"}},`
 	if !strings.HasPrefix(body, want) || !strings.HasSuffix(body, `"id":"hlbench-r1-8","data":{"hlbench_seq":8,"pad":"`+strings.Repeat("x", 32)+`"}}]}`) {

@@ -17,96 +17,141 @@ import (
 // count as publish errors.
 const publishAttempts = 5
 
-// publisher is the load generator: concurrency goroutines publishing events
-// 0..events-1 through the API, one by one or in batches, as fast as possible or
-// on a fixed schedule.
-type publisher struct {
-	clock   clock
-	client  *client
-	bases   []string // the nodes, used round-robin
-	runID   string
-	tenant  func(seq int) string
-	events  int
-	batch   int
-	rate    float64 // events per second; 0: as fast as possible
-	padding string
-	noBatch string // what to say when the server has no batch endpoint
+// load is the engine of the load generator, shared by the event publisher and
+// the key verifier: concurrency goroutines working through operations
+// 0..n-1 in groups of batch (one request each), as fast as possible or on a
+// fixed schedule, each request to the next node in turn. It records when each
+// operation was scheduled or sent, counts those that succeeded and those given
+// up, and stops at the first fatal error.
+type load struct {
+	clock clock
+	bases []string // the nodes, used round-robin
+	n     int
+	batch int
+	rate  float64 // operations per second; 0: as fast as possible
 
-	// sentAt[seq] is the instant the event was scheduled (fixed rate) or its
-	// first publish request was sent: latencies count from it. Each event is
-	// written by the one goroutine that publishes it and read after they end.
-	sentAt   []int64
-	accepted []bool
+	// sentAt[seq] is the instant operation seq was scheduled (fixed rate) or
+	// its first request was sent: latencies count from it. Each is written by
+	// the one goroutine that performs it and read after they end.
+	sentAt []int64
 
-	next      atomic.Int64 // the next seq to publish
+	next      atomic.Int64 // the next seq to perform
 	rr        atomic.Uint64
-	nAccepted atomic.Int64
-	nErrors   atomic.Int64
-	retries   atomic.Int64
-	start     int64 // instant publishing started
+	nAccepted atomic.Int64 // operations that succeeded
+	nErrors   atomic.Int64 // operations given up
+	start     int64        // instant the load started
 	end       atomic.Int64
 
 	failOnce  sync.Once
-	fatal     error  // a refusal that retrying cannot fix; publishing stops
-	lastError string // the last publish error, for the report
+	fatal     error  // an answer that retrying cannot fix; the load stops
+	lastError string // the last error of an operation given up, for the report
 	mu        sync.Mutex
 }
 
-func (p *publisher) run(ctx context.Context, concurrency int) {
+func newLoad(c clock, bases []string, n, batch int, rate float64) load {
+	return load{clock: c, bases: bases, n: n, batch: batch, rate: rate, sentAt: make([]int64, n)}
+}
+
+// run performs the operations: do(ctx, lo, hi) performs lo..hi-1 in one
+// request, once they are due. An error from do is fatal: it stops the load.
+func (l *load) run(ctx context.Context, concurrency int, do func(ctx context.Context, lo, hi int) error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p.start = p.clock.now()
+	l.start = l.clock.now()
 	var wg sync.WaitGroup
 	for range concurrency {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				lo := int(p.next.Add(int64(p.batch))) - p.batch
-				if lo >= p.events {
+				lo := int(l.next.Add(int64(l.batch))) - l.batch
+				if lo >= l.n {
 					return
 				}
-				hi := min(lo+p.batch, p.events)
-				if err := p.publish(ctx, lo, hi); err != nil {
-					p.failOnce.Do(func() { p.fatal = err })
+				hi := min(lo+l.batch, l.n)
+				if !l.pace(ctx, lo, hi) {
+					return
+				}
+				if err := do(ctx, lo, hi); err != nil {
+					l.failOnce.Do(func() { l.fatal = err })
 					cancel()
 				}
 			}
 		})
 	}
 	wg.Wait()
-	p.end.Store(p.clock.now())
+	l.end.Store(l.clock.now())
 }
 
-// due is when event seq is scheduled in fixed-rate mode.
-func (p *publisher) due(seq int) int64 {
-	return p.start + int64(float64(seq)/p.rate*1e9)
+// due is when operation seq is scheduled in fixed-rate mode.
+func (l *load) due(seq int) int64 {
+	return l.start + int64(float64(seq)/l.rate*1e9)
 }
 
-// publish sends events lo..hi-1 in one request, retrying the ones not accepted
-// a bounded number of times.
-func (p *publisher) publish(ctx context.Context, lo, hi int) error {
-	if p.rate > 0 {
-		wait := time.Duration(p.due(hi-1) - p.clock.now()) // a batch leaves with its last event
-		if wait > 0 {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(wait):
-			}
-		}
+// pace waits until operations lo..hi-1 are due (a batch leaves with its last
+// one) and records when each counts from: its scheduled instant at a fixed
+// rate — not when it is sent: no coordinated omission — or now. It returns
+// false when ctx ended first.
+func (l *load) pace(ctx context.Context, lo, hi int) bool {
+	if l.rate <= 0 {
+		now := l.clock.now()
 		for seq := lo; seq < hi; seq++ {
-			p.sentAt[seq] = p.due(seq) // not when sent: no coordinated omission
+			l.sentAt[seq] = now
 		}
-	} else {
-		now := p.clock.now()
-		for seq := lo; seq < hi; seq++ {
-			p.sentAt[seq] = now
+		return true
+	}
+	if wait := time.Duration(l.due(hi-1) - l.clock.now()); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
 		}
 	}
+	for seq := lo; seq < hi; seq++ {
+		l.sentAt[seq] = l.due(seq)
+	}
+	return true
+}
+
+// base is the node the next request goes to.
+func (l *load) base() string {
+	return l.bases[l.rr.Add(1)%uint64(len(l.bases))]
+}
+
+// giveUp counts n operations given up, for why.
+func (l *load) giveUp(n int, why string) {
+	l.nErrors.Add(int64(n))
+	l.mu.Lock()
+	l.lastError = why
+	l.mu.Unlock()
+}
+
+// publisher is the event load: events 0..n-1 published through the API, one
+// by one or in batches, as fast as possible or on a fixed schedule.
+type publisher struct {
+	load
+	client  *client
+	runID   string
+	tenant  func(seq int) string
+	padding string
+	noBatch string // what to say when the server has no batch endpoint
+
+	accepted []bool // each written by the one goroutine that publishes it
+	retries  atomic.Int64
+}
+
+func (p *publisher) run(ctx context.Context, concurrency int) {
+	p.load.run(ctx, concurrency, p.publish)
+}
+
+// publish sends events lo..hi-1, which are due, in one request, retrying the
+// ones not accepted a bounded number of times.
+func (p *publisher) publish(ctx context.Context, lo, hi int) error {
 	pending := make([]int, 0, hi-lo)
 	for seq := lo; seq < hi; seq++ {
 		pending = append(pending, seq)
 	}
-	base := p.bases[p.rr.Add(1)%uint64(len(p.bases))]
+	base := p.base()
 	var last string
 	for attempt := range publishAttempts {
 		if attempt > 0 {
@@ -123,10 +168,7 @@ func (p *publisher) publish(ctx context.Context, lo, hi int) error {
 			return err
 		}
 	}
-	p.nErrors.Add(int64(len(pending)))
-	p.mu.Lock()
-	p.lastError = last
-	p.mu.Unlock()
+	p.giveUp(len(pending), last)
 	return nil
 }
 

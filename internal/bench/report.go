@@ -29,7 +29,10 @@ type Report struct {
 
 	// Backlog is the publishing of --backlog to the dead webhook, before the
 	// measured phase; Publish and everything below are the measured phase.
-	Backlog    *PublishResult `json:"backlog,omitempty"`
+	Backlog *PublishResult `json:"backlog,omitempty"`
+	// Verify is the measured phase of a --verify run, which has no publish,
+	// deliveries, latency to receipt or receiver (the JSON leaves them out).
+	Verify     *VerifyResult  `json:"verify,omitempty"`
 	Publish    PublishResult  `json:"publish"`
 	Deliveries DeliveryResult `json:"deliveries"`
 	// Latency is publish → first 2xx-answered receipt, over every delivery
@@ -55,8 +58,10 @@ type Params struct {
 	Batch           int      `json:"batch"`
 	PayloadBytes    int      `json:"payload_bytes"`
 	Hold            string   `json:"hold"`
-	Dead            string   `json:"dead,omitempty"` // "refuse" or "timeout": one dead webhook beside the others
-	Backlog         int      `json:"backlog"`        // events published to the dead webhook first
+	Dead            string   `json:"dead,omitempty"`   // "refuse" or "timeout": one dead webhook beside the others
+	Backlog         int      `json:"backlog"`          // events published to the dead webhook first
+	Verify          bool     `json:"verify,omitempty"` // key verifications instead of events
+	Keys            int      `json:"keys,omitempty"`   // with Verify: the keys verified
 	Latency         string   `json:"latency"`
 	FailRatio       float64  `json:"fail_ratio"`
 	TimeoutWebhooks float64  `json:"timeout_webhooks"`
@@ -86,6 +91,28 @@ type PublishResult struct {
 	Seconds   float64 `json:"seconds"`
 	Rate      float64 `json:"rate_per_second"`
 	LastError string  `json:"last_error,omitempty"`
+}
+
+// VerifyResult is a --verify run: verifications (POST /v1/keys/verify)
+// answered 200 VALID over the verifying time, first request → last answer.
+type VerifyResult struct {
+	Keyspace     string  `json:"keyspace"`
+	Keys         int     `json:"keys"`
+	Tenants      int     `json:"tenants"`
+	SetupSeconds float64 `json:"setup_seconds"` // creating the key space and the keys, before the measured phase
+
+	Verifications int64   `json:"verifications"` // to send
+	Valid         int64   `json:"valid"`         // answered 200 with code VALID
+	Errors        int64   `json:"errors"`        // any other answer, or none
+	LastError     string  `json:"last_error,omitempty"`
+	Seconds       float64 `json:"seconds"`
+	Rate          float64 `json:"rate_per_second"` // valid verifications per second
+	// Latency is from each verification's scheduled time (fixed rate) or
+	// its request (as fast as possible) to its answer, over the valid ones.
+	Latency Latency `json:"latency"`
+	// CPUMSPerVerification is the servers' CPU time over the measured phase
+	// per valid verification, in milliseconds.
+	CPUMSPerVerification float64 `json:"server_cpu_ms_per_verification"`
 }
 
 // DeliveryResult: deliveries received over first publish → last receipt.
@@ -158,6 +185,27 @@ type NodeResult struct {
 	WriteBytes    *int64  `json:"disk_write_bytes"`
 }
 
+// MarshalJSON leaves out of a --verify run's report the figures of an event
+// run, which it does not have.
+func (r *Report) MarshalJSON() ([]byte, error) {
+	type plain Report
+	if r.Verify == nil {
+		return json.Marshal((*plain)(r))
+	}
+	// The outer fields hide the embedded ones of the same name; nil, they
+	// are left out.
+	return json.Marshal(struct {
+		*plain
+		Publish        *PublishResult  `json:"publish,omitempty"`
+		Deliveries     *DeliveryResult `json:"deliveries,omitempty"`
+		Latency        *Latency        `json:"latency,omitempty"`
+		Receiver       *ReceiverResult `json:"receiver,omitempty"`
+		HealthyLatency *Latency        `json:"healthy_latency,omitempty"`
+		SlowLatency    *Latency        `json:"slow_latency,omitempty"`
+		Drain          *DrainResult    `json:"drain,omitempty"`
+	}{plain: (*plain)(r)})
+}
+
 // WriteJSON writes the report as indented JSON to path, or stdout for "-".
 func (r *Report) WriteJSON(path string, stdout io.Writer) error {
 	b, err := json.MarshalIndent(r, "", "  ")
@@ -183,6 +231,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "hookline bench\trun %s, %s, hookline %s\n", r.RunID, r.Date.Format(time.RFC3339), r.Version)
 	fmt.Fprintf(tw, "machine\t%s, %d CPUs, GOMAXPROCS %d, %s\n", r.CPUModel, r.NumCPU, r.GOMAXPROCS, r.GoVersion)
 	fmt.Fprintf(tw, "target\t%s\n", target)
+	if r.Verify != nil {
+		return r.writeVerify(w, tw)
+	}
 	mode := "as fast as possible"
 	if p.Rate > 0 {
 		mode = fmt.Sprintf("%g events/s", p.Rate)
@@ -227,11 +278,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "received\t%d requests\t%d answered 5xx, %d held (timeout webhooks)%s, %d other\n", rv.Requests, rv.Failed, rv.Held, dead, rv.Other)
 	s := r.Server
 	fmt.Fprintf(tw, "server CPU\t%.2fs\t%.3f ms per delivery\t(%d process(es), over %.1fs of publishing and waiting: %.2f of a core)\n", s.CPUSeconds, s.CPUMSPerDelivery, len(s.Nodes), s.Seconds, s.CPUCores)
-	if s.WriteBytes != nil {
-		fmt.Fprintf(tw, "server disk writes\t%s\t%s/s\t(write_bytes of /proc/PID/io, over the same time)\n", size(*s.WriteBytes), size(int64(perSecond(*s.WriteBytes, s.Seconds))))
-	} else {
-		fmt.Fprintf(tw, "server disk writes\tn/a\t\t(see the note below)\n")
-	}
+	writeDiskWrites(tw, s)
 	if c := s.Counters; c != nil {
 		fmt.Fprintf(tw, "attempts\t%d\t%.1f/min\t(%s; hookline_attempts_total)\n", c.AttemptsTotal, c.AttemptsTotalPerMinute, outcomes(c))
 		fmt.Fprintf(tw, "deferred\t%d\t%.1f/min\t(hookline_deliveries_deferred_total)\n", c.Deferred, c.DeferredPerMinute)
@@ -240,6 +287,41 @@ func (r *Report) WriteTable(w io.Writer) error {
 	} else {
 		fmt.Fprintf(tw, "attempts, deferred, recalled\tn/a\t\t(from /metrics: see the note below)\n")
 	}
+	return r.writeEnd(w, tw)
+}
+
+// writeVerify writes the load and figures of a --verify run, after the
+// header.
+func (r *Report) writeVerify(w io.Writer, tw *tabwriter.Writer) error {
+	p, v, s := r.Params, r.Verify, r.Server
+	mode := "as fast as possible"
+	from := "from its request"
+	if p.Rate > 0 {
+		mode = fmt.Sprintf("%g verifications/s", p.Rate)
+		from = "from its scheduled time"
+	}
+	fmt.Fprintf(tw, "load\t%d key verifications, %s, concurrency %d\n", v.Verifications, mode, p.Concurrency)
+	fmt.Fprintf(tw, "keys\t%d of key space %s, %d tenant(s), created in %.2fs before the measured phase\n", v.Keys, v.Keyspace, v.Tenants, v.SetupSeconds)
+	fmt.Fprintln(tw)
+	fmt.Fprintf(tw, "verified\t%d of %d in %.2fs\t%.1f verifications/s\t(200 VALID; errors %d; first request → last answer)\n", v.Valid, v.Verifications, v.Seconds, v.Rate, v.Errors)
+	fmt.Fprintf(tw, "latency\tp50 %s  p90 %s  p99 %s  max %s\t(%d verifications, each %s to its answer)\n", fineMS(v.Latency.P50), fineMS(v.Latency.P90), fineMS(v.Latency.P99), fineMS(v.Latency.Max), v.Latency.Count, from)
+	fmt.Fprintf(tw, "server CPU\t%.2fs\t%.4f ms per verification\t(%d process(es), over %.1fs of verifying: %.2f of a core)\n", s.CPUSeconds, v.CPUMSPerVerification, len(s.Nodes), s.Seconds, s.CPUCores)
+	writeDiskWrites(tw, s)
+	return r.writeEnd(w, tw)
+}
+
+func writeDiskWrites(tw io.Writer, s ServerResult) {
+	if s.WriteBytes != nil {
+		fmt.Fprintf(tw, "server disk writes\t%s\t%s/s\t(write_bytes of /proc/PID/io, over the same time)\n", size(*s.WriteBytes), size(int64(perSecond(*s.WriteBytes, s.Seconds))))
+	} else {
+		fmt.Fprintf(tw, "server disk writes\tn/a\t\t(see the note below)\n")
+	}
+}
+
+// writeEnd writes the lines every report ends with: memory, the bench's own
+// CPU, notes and warnings.
+func (r *Report) writeEnd(w io.Writer, tw *tabwriter.Writer) error {
+	s := r.Server
 	fmt.Fprintf(tw, "server peak RSS\t%s\t\t(largest VmHWM or sampled VmRSS of one process)\n", mib(s.PeakRSSBytes))
 	fmt.Fprintf(tw, "bench CPU\t%.2fs\n", r.BenchCPU)
 	if err := tw.Flush(); err != nil {
@@ -263,6 +345,15 @@ func ms(v float64) string {
 		return fmt.Sprintf("%.2fs", v/1000)
 	}
 	return fmt.Sprintf("%.1fms", v)
+}
+
+// fineMS is ms with two decimals below 10 ms: a verification takes a
+// fraction of a millisecond.
+func fineMS(v float64) string {
+	if v < 10 {
+		return fmt.Sprintf("%.2fms", v)
+	}
+	return ms(v)
 }
 
 // deadKinds describe the kinds of --dead in the table.

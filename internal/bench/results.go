@@ -15,8 +15,8 @@ func newPublisher(c clock, api *client, bases []string, runID string, o Options)
 		tenants[k] = tenant(runID, o.Fanout, k)
 	}
 	return &publisher{
-		clock: c, client: api, bases: bases, runID: runID, events: o.Events, batch: o.Batch, rate: o.Rate,
-		padding: padding(o.PayloadBytes), sentAt: make([]int64, o.Events), accepted: make([]bool, o.Events),
+		load: newLoad(c, bases, o.Events, o.Batch, o.Rate), client: api, runID: runID,
+		padding: padding(o.PayloadBytes), accepted: make([]bool, o.Events),
 		tenant:  func(seq int) string { return tenants[seq%len(tenants)] }, // all the same with fan-out
 		noBatch: "this server has no POST /v1/events/batch: leave out --batch",
 	}
@@ -104,8 +104,9 @@ func warnings(o Options, rep *Report, publishing time.Duration) []string {
 }
 
 // reportProgress writes a line to w every 5 seconds until the returned func is
-// called; d may be nil (no deliveries are expected).
-func reportProgress(w io.Writer, what string, events int, pub *publisher, d *deliveries, rc *receiver) (stop func()) {
+// called; d may be nil (no deliveries are expected), and rc too (no receiver:
+// a --verify run, whose line is the load's alone).
+func reportProgress(w io.Writer, what string, n int, l *load, d *deliveries, rc *receiver) (stop func()) {
 	if w == nil {
 		return func() {}
 	}
@@ -121,19 +122,23 @@ func reportProgress(w io.Writer, what string, events int, pub *publisher, d *del
 				return
 			case <-t.C:
 			}
-			progressLine(w, time.Since(begin), what, events, pub, d, rc)
+			progressLine(w, time.Since(begin), what, n, l, d, rc)
 		}
 	}()
 	return func() { close(done); <-finished }
 }
 
-func progressLine(w io.Writer, elapsed time.Duration, what string, events int, pub *publisher, d *deliveries, rc *receiver) {
+func progressLine(w io.Writer, elapsed time.Duration, what string, n int, l *load, d *deliveries, rc *receiver) {
+	if rc == nil {
+		fmt.Fprintf(w, "bench: %3.0fs  %s %d/%d  errors %d\n", elapsed.Seconds(), what, l.nAccepted.Load(), n, l.nErrors.Load())
+		return
+	}
 	var delivered int64
 	if d != nil {
 		delivered = d.received.Load()
 	}
 	fmt.Fprintf(w, "bench: %3.0fs  %s %d/%d  delivered %d  publish errors %d  receiver 5xx %d\n",
-		elapsed.Seconds(), what, pub.nAccepted.Load(), events, delivered, pub.nErrors.Load(), rc.failed.Load())
+		elapsed.Seconds(), what, l.nAccepted.Load(), n, delivered, l.nErrors.Load(), rc.failed.Load())
 }
 
 func nanos(n int64) time.Duration { return time.Duration(n) }

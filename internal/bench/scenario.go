@@ -27,6 +27,10 @@ var Scenarios = []Scenario{
 		[][2]string{{"webhooks", "1"}, {"events", "200000"}, {"batch", "1000"}, {"concurrency", "4"}, {"hold", "90s"}}},
 	{"outage: one dead endpoint with 200,000 pending beside a healthy webhook taking 50 events/s for 60 s",
 		[][2]string{{"webhooks", "1"}, {"dead", "timeout"}, {"backlog", "200000"}, {"rate", "50"}, {"duration", "60s"}, {"concurrency", "16"}}},
+	{"key verification: as fast as possible",
+		[][2]string{{"verify", "true"}, {"events", "100000"}, {"rate", "0"}, {"concurrency", "64"}}},
+	{"key verification: 2,000/s for 30 s",
+		[][2]string{{"verify", "true"}, {"rate", "2000"}, {"duration", "30s"}, {"concurrency", "64"}}},
 }
 
 // ApplyScenario sets on fs, which has been parsed, the flags of scenario n

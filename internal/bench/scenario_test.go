@@ -24,6 +24,8 @@ func benchFlags() *flag.FlagSet {
 	fs.Duration("slow-latency", 500*time.Millisecond, "")
 	fs.String("dead", "", "")
 	fs.Int("backlog", 0, "")
+	fs.Bool("verify", false, "")
+	fs.Int("keys", 100, "")
 	return fs
 }
 
@@ -57,6 +59,16 @@ func TestApplyScenario(t *testing.T) {
 			map[string]string{"webhooks": "1", "dead": "timeout", "backlog": "200000", "rate": "50", "duration": "1m0s", "concurrency": "16", "batch": "1", "hold": "0s"}},
 		{"scenario 6 with a smaller backlog, refused", 6, []string{"--backlog", "2000", "--dead", "refuse", "--duration", "5s"},
 			map[string]string{"dead": "refuse", "backlog": "2000", "rate": "50", "duration": "5s"}},
+		{"scenario 7", 7, nil,
+			map[string]string{"verify": "true", "events": "100000", "rate": "0", "concurrency": "64", "keys": "100", "duration": "0s"}},
+		{"scenario 7 with more keys and fewer verifications", 7, []string{"--keys", "10000", "--events", "5000"},
+			map[string]string{"verify": "true", "events": "5000", "keys": "10000", "concurrency": "64"}},
+		{"scenario 8", 8, nil,
+			map[string]string{"verify": "true", "rate": "2000", "duration": "30s", "concurrency": "64", "keys": "100"}},
+		{"scenario 8 for 5 s", 8, []string{"--duration", "5s"},
+			map[string]string{"verify": "true", "rate": "2000", "duration": "5s"}},
+		{"an explicit --verify=false beats the preset", 8, []string{"--verify=false"},
+			map[string]string{"verify": "false", "rate": "2000", "duration": "30s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

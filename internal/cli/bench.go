@@ -35,14 +35,23 @@ Every event has an idempotency id, so a publish retried after an error is not
 published twice. With --rate, latency counts from each event's scheduled time
 (a slow server cannot hide its queue); otherwise from its publish request.
 
+With --verify it measures key verification instead (POST /v1/keys/verify):
+it creates a key space hlbench-<run> (four permissions, a rate limit too high
+to refuse) and --keys keys over 10 tenants, then sends --events verifications
+(or --rate × --duration), each of the next key in turn with a permission it
+holds, and reports verifications/s, latency to the answer (from the scheduled
+time with --rate), errors, and the servers' CPU per verification. No webhook,
+event or receiver is involved; every answer must be 200 with code VALID.
+
 Scenarios (--scenario N sets these flags; flags given explicitly win):
 `
 
 const benchOutro = `
 Exit status: 0 when the run completed and every expected delivery arrived;
 1 when a setup step failed (a server not ready, a webhook refused: the
-server's answer is printed) or when deliveries were still missing at the end
-of the wait; 2 for wrong flags. docs/benchmarks.md explains the method.
+server's answer is printed), when deliveries were still missing at the end
+of the wait, or when a --verify run had verifications not answered 200 VALID;
+2 for wrong flags. docs/benchmarks.md explains the method.
 `
 
 // runBench is `hookline bench`: the flags, the scenario presets, and the run.
@@ -55,7 +64,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	scenario := fs.Int("scenario", 0, fmt.Sprintf("preset `N` (1 to %d, listed above); flags given explicitly override it", len(bench.Scenarios)))
 
 	fs.StringVar(&o.Target, "target", "", "base `URL` of a running server to measure, on loopback (e.g. http://127.0.0.1:8080); empty: start a local deployment")
-	fs.StringVar(&o.APIKey, "api-key", "", "API key with webhooks:write and events:write (admin for --hold) (env HOOKLINE_API_KEY); with a local deployment, its admin key (generated when empty)")
+	fs.StringVar(&o.APIKey, "api-key", "", "API key with webhooks:write and events:write (admin for --hold and --verify) (env HOOKLINE_API_KEY); with a local deployment, its admin key (generated when empty)")
 	fs.Var(&pids, "server-pid", "with --target: `PID` of a server process whose CPU and memory to report; repeat it or give a comma-separated list")
 	fs.IntVar(&o.Nodes, "nodes", 1, "local deployment: number of serve processes; publishes are spread over them round-robin (more than 1 needs --db postgres://…)")
 	fs.StringVar(&o.DB, "db", "", "local deployment: the database, a SQLite file or a postgres:// `URL` (the bench generates HOOKLINE_SECRET_KEY unless set); empty: SQLite in a temporary directory")
@@ -64,16 +73,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.Webhooks, "webhooks", 1, "webhooks to create, each at its own path of the receiver")
 	fs.BoolVar(&o.Ordered, "ordered", false, "create the webhooks with ordered delivery (one attempt at a time per webhook, in publish order); with --hold, measures how fast an ordered backlog drains")
 	fs.BoolVar(&o.Fanout, "fanout", false, "put every webhook in one tenant so that each event goes to all of them (the server's --max-webhooks-per-tenant, default 50, must allow it; a local deployment gets it raised); otherwise webhook k has a tenant of its own and events go round-robin, one delivery each")
-	fs.IntVar(&o.Events, "events", 10000, "events to publish in all (with --rate and --duration: rate × duration)")
-	fs.Float64Var(&o.Rate, "rate", 0, "fixed publishing rate in `events/s` (latency then counts from each event's scheduled time); 0: as fast as the publishers go")
-	duration := fs.Duration("duration", 0, "with --rate: publish for this long (sets --events to rate × duration)")
-	fs.IntVar(&o.Concurrency, "concurrency", 16, "publishing goroutines, each with its own keep-alive connection")
+	fs.IntVar(&o.Events, "events", 10000, "events to publish in all, or verifications with --verify (with --rate and --duration: rate × duration)")
+	fs.Float64Var(&o.Rate, "rate", 0, "fixed publishing rate in `events/s`, or verifications/s with --verify (latency then counts from each one's scheduled time); 0: as fast as the publishers go")
+	duration := fs.Duration("duration", 0, "with --rate: publish (or verify) for this long (sets --events to rate × duration)")
+	fs.IntVar(&o.Concurrency, "concurrency", 16, "publishing (or verifying) goroutines, each with its own keep-alive connection")
 	fs.IntVar(&o.Batch, "batch", 1, "events per publish request: 0 or 1 POST /v1/events each; above 1 POST /v1/events/batch")
 	fs.IntVar(&o.PayloadBytes, "payload-bytes", 0, "pad each event's data to about this many bytes")
 	fs.DurationVar(&o.Hold, "hold", 0, "backlog test: create a profile (a copy of standard) whose first attempt waits this long, and put the webhooks on it: the deliveries pile up pending, then come due together; the report gives the drain rate (needs a Hookline server with an admin key)")
 
 	fs.StringVar(&o.Dead, "dead", "", "add one webhook, in a tenant of its own, whose endpoint never succeeds: `KIND` refuse (a loopback port with nothing listening: connection refused) or timeout (the receiver accepts and never answers; the server gives up after its --timeout, 30s by default); its deliveries are not expected, and the healthy webhooks' latency is shown apart")
 	fs.IntVar(&o.Backlog, "backlog", 0, "with --dead: publish this many events to the dead webhook before the measured phase, as fast as the server takes them, in batches of 1,000 (POST /v1/events/batch); the load and every figure but the backlog line come after")
+
+	fs.BoolVar(&o.Verify, "verify", false, "measure key verification instead of events: create a key space (name hlbench-<run>) and --keys keys, then send --events verifications (POST /v1/keys/verify) at --rate with --concurrency goroutines, each of the next key in turn asking a permission it holds (needs a Hookline server with key spaces and an admin key); the event, webhook and receiver flags do not apply")
+	fs.IntVar(&o.Keys, "keys", bench.DefaultKeys, fmt.Sprintf("with --verify: keys to create and verify round-robin, for tenants spread over 10 (1 to %d)", bench.MaxKeys))
 
 	fs.DurationVar(&o.Latency, "latency", 0, "receiver: time before answering each request")
 	fs.Float64Var(&o.FailRatio, "fail-ratio", 0, "receiver: fraction of requests answered 500 (the server retries them; a delivery counts once a later attempt gets 2xx)")
@@ -109,6 +121,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *duration > 0:
 		o.Events = int(math.Round(o.Rate * duration.Seconds()))
 	}
+	if err := verifyFlags(o.Verify, o.Keys, explicit); err != nil {
+		return err
+	}
 	if o.APIKey == "" {
 		o.APIKey = os.Getenv("HOOKLINE_API_KEY")
 	}
@@ -135,6 +150,36 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if n := rep.Deliveries.Missing; n > 0 {
 		return fmt.Errorf("%d of %d expected deliveries missing at the end of the wait", n, rep.Deliveries.Expected)
+	}
+	if v := rep.Verify; v != nil && v.Errors > 0 {
+		return fmt.Errorf("%d of %d verifications not answered 200 VALID", v.Errors, v.Verifications)
+	}
+	return nil
+}
+
+// verifyFlags refuses flags given explicitly that do not apply: --keys
+// without --verify, and with it the flags of webhooks and of the wait for
+// deliveries that bench.Options cannot tell from their defaults (Check
+// refuses the others), and --keys 0, which Options would take for the
+// default.
+func verifyFlags(verify bool, keys int, explicit map[string]bool) error {
+	if !verify {
+		if explicit["keys"] {
+			return fmt.Errorf("%w: --keys goes with --verify", errUsage)
+		}
+		return nil
+	}
+	if keys == 0 {
+		return fmt.Errorf("%w: --keys must be 1 to %d", errUsage, bench.MaxKeys)
+	}
+	var unused []string
+	for _, name := range []string{"webhooks", "slow-latency", "wait"} {
+		if explicit[name] {
+			unused = append(unused, "--"+name)
+		}
+	}
+	if len(unused) > 0 {
+		return fmt.Errorf("%w: --verify measures key verification, with no events, webhooks or receiver: leave out %s", errUsage, strings.Join(unused, ", "))
 	}
 	return nil
 }
