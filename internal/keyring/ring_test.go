@@ -3,6 +3,7 @@ package keyring_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -89,6 +90,9 @@ func TestLoadFiles(t *testing.T) {
 	if err != nil || ks.Prefix != "frm" || len(ks.Permissions) != 5 || ks.RateLimit.Limit != 1000 ||
 		time.Duration(ks.RateLimit.Window) != time.Hour || ks.RateLimit.Per != keyspace.PerTenant {
 		t.Errorf("formulr: %+v, %v", ks, err)
+	}
+	if b, _ := json.Marshal(ks); strings.Contains(string(b), "created_at") || !strings.Contains(string(b), `"source":"../../examples/keyspaces/formulr.yaml"`) {
+		t.Errorf("a file's key space reads %s: want its file as source, and no times", b)
 	}
 	dir := t.TempDir()
 	write := func(name, text string) string {

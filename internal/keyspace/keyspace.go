@@ -33,9 +33,11 @@ type Keyspace struct {
 	KeyExpiry Duration `json:"key_expiry,omitempty"`
 	// Source is "api" for a key space made through the API, or the file it
 	// was loaded from (which the API cannot change).
-	Source    string    `json:"source"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Source string `json:"source"`
+	// CreatedAt and UpdatedAt are those of a key space of the API; a file's
+	// has none.
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // Permission is one entry of a key space's catalogue.
