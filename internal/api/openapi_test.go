@@ -314,6 +314,8 @@ var oaBodies = map[string]string{
 	"POST /v1/keyspaces/{name}/keys/{id}/revoke": "",
 	"POST /v1/keyspaces/{name}/keys/{id}/roll":   "KeyRoll",
 	"POST /v1/keys/verify":                       "KeyVerify",
+
+	"POST /v1/portal-sessions": "PortalSessionCreate",
 }
 
 // oaOptionalBodies are the routes of oaBodies whose body may be left out

@@ -65,6 +65,11 @@ var routes = []route{
 	{"POST /v1/keyspaces/{name}/keys/{id}/roll", hookline.ScopeKeysWrite, (*handler).keyRoll},
 	{"POST /v1/keys/verify", hookline.ScopeKeysVerify, (*handler).keyVerify},
 
+	{"POST /v1/portal-sessions", hookline.ScopeWebhooksRead, (*handler).portalSessionCreate},
+	{"DELETE /v1/portal-sessions", hookline.ScopeWebhooksWrite, (*handler).portalSessionDeleteTenant},
+	{"GET /v1/portal-sessions/{id}", hookline.ScopeWebhooksRead, (*handler).portalSessionGet},
+	{"DELETE /v1/portal-sessions/{id}", hookline.ScopeWebhooksWrite, (*handler).portalSessionDelete},
+
 	{"GET /v1/api-keys", hookline.ScopeAPIKeysAdmin, (*handler).apiKeyList},
 	{"POST /v1/api-keys", hookline.ScopeAPIKeysAdmin, (*handler).apiKeyCreate},
 	{"DELETE /v1/api-keys/{id}", hookline.ScopeAPIKeysAdmin, (*handler).apiKeyDelete},

@@ -19,6 +19,7 @@ import (
 	"github.com/hookline/hookline/internal/keyring"
 	"github.com/hookline/hookline/internal/logthrottle"
 	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/portal"
 	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store"
 )
@@ -42,6 +43,9 @@ type Options struct {
 	// Store when nil (its last-used times are then not written: the server
 	// passes its own, which it runs).
 	Keyring *keyring.Ring
+	// Portal is the tenant portal served under /portal/; one over Store when
+	// nil.
+	Portal *portal.Portal
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -56,6 +60,7 @@ type handler struct {
 	now      func() time.Time
 	hasher   *apikey.Hasher
 	ring     *keyring.Ring
+	portal   *portal.Portal
 	keys     *keyCache
 	limits   *rateLimiter
 	authFail *rateLimiter
@@ -81,11 +86,14 @@ func New(o Options) http.Handler {
 	if o.Profiles == nil {
 		o.Profiles = o.Engine.Profiles()
 	}
+	if o.Portal == nil {
+		o.Portal = portal.New(portal.Options{Store: o.Store, Hasher: o.Hasher, Logger: o.Logger, Now: clock})
+	}
 	if o.Keyring == nil {
 		o.Keyring = keyring.New(keyring.Options{Store: o.Store, Hasher: o.Hasher, Logger: o.Logger, Now: clock})
 	}
 	h := &handler{
-		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles, hasher: o.Hasher, ring: o.Keyring,
+		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles, hasher: o.Hasher, ring: o.Keyring, portal: o.Portal,
 		keys:     newKeyCache(o.Store, 5*time.Second),
 		limits:   newRateLimiter(time.Hour),
 		authFail: newRateLimiter(time.Minute),
@@ -94,6 +102,7 @@ func New(o Options) http.Handler {
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, h.wrap(rt))
 	}
+	mux.Handle("/portal/", o.Portal)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if allow := allowedMethods(mux, r); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))

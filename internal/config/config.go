@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -38,15 +39,21 @@ type Config struct {
 	AutoDisableAfter     time.Duration
 	Profiles             string
 	Keyspaces            string
-	ResponseBodyLimit    int
-	Retention            time.Duration
-	ShutdownTimeout      time.Duration
-	ReadTimeout          time.Duration
-	WriteTimeout         time.Duration
-	SQLiteSynchronous    string
-	PGMaxConns           int
-	LogLevel             string
-	LogFormat            string
+	// PortalFrameAncestors are the origins allowed to embed the tenant
+	// portal in a frame; none when empty.
+	PortalFrameAncestors []string
+	// PublicURL is the server's URL as browsers reach it (behind a proxy),
+	// for the links it hands out; empty to use the request's.
+	PublicURL         string
+	ResponseBodyLimit int
+	Retention         time.Duration
+	ShutdownTimeout   time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	SQLiteSynchronous string
+	PGMaxConns        int
+	LogLevel          string
+	LogFormat         string
 }
 
 // DefaultRetrySchedule is SPEC §3's schedule: immediately, then 5 s, 1 min, 5 min,
@@ -106,6 +113,32 @@ var options = []option{
 	}},
 	{"keyspaces", "", "a YAML key space file, or a directory of *.yaml key spaces, loaded at start; each is named after its file (docs/keys.md)", false, func(c *Config, v string) error {
 		c.Keyspaces = v
+		return nil
+	}},
+	{"portal-frame-ancestors", "", "comma-separated origins allowed to show the tenant portal in a frame, such as https://app.example.com (docs/portal.md); none by default", false, func(c *Config, v string) error {
+		c.PortalFrameAncestors = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o == "" {
+				continue
+			}
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || strings.ContainsAny(o, " ;'") {
+				return fmt.Errorf("%q is not an origin such as https://app.example.com", o)
+			}
+			c.PortalFrameAncestors = append(c.PortalFrameAncestors, u.Scheme+"://"+u.Host)
+		}
+		return nil
+	}},
+	{"public-url", "", "the server's URL as browsers reach it, such as https://hooks.example.com, for the portal links it hands out; when empty, the URL the API request came to", false, func(c *Config, v string) error {
+		if v == "" {
+			c.PublicURL = ""
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("%q is not a URL such as https://hooks.example.com", v)
+		}
+		c.PublicURL = strings.TrimSuffix(v, "/")
 		return nil
 	}},
 	{"timeout", "30s", "time limit of one delivery attempt", false, durationSetter(func(c *Config) *time.Duration { return &c.Timeout }, time.Millisecond)},

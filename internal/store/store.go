@@ -197,6 +197,27 @@ type Store interface {
 	// to its time if that is later.
 	KeyTouch(ctx context.Context, used map[string]time.Time) error
 
+	// PortalSessionCreate stores a new portal session (package portal): the
+	// hash of its login token, none yet of a cookie.
+	PortalSessionCreate(ctx context.Context, s *hookline.PortalSession) error
+	// PortalSessionLogin exchanges a login token for its session, once: the
+	// session whose TokenHash is tokenHash, not yet logged in, not ended and
+	// not expired at now, gets cookieHash and LoggedInAt = now, and is
+	// returned. Any other case is ErrNotFound, and changes nothing; of two
+	// concurrent logins with one token, one succeeds.
+	PortalSessionLogin(ctx context.Context, tokenHash, cookieHash []byte, now time.Time) (*hookline.PortalSession, error)
+	// PortalSessionByCookie returns the session whose CookieHash matches if it
+	// is live at now (not ended, not expired); ErrNotFound otherwise.
+	PortalSessionByCookie(ctx context.Context, cookieHash []byte, now time.Time) (*hookline.PortalSession, error)
+	// PortalSessionGet returns a session by id, live or not; ErrNotFound.
+	PortalSessionGet(ctx context.Context, id string) (*hookline.PortalSession, error)
+	// PortalSessionEnd ends one session at now (EndedAt); ending it again
+	// keeps the first time. ErrNotFound if there is no such session.
+	PortalSessionEnd(ctx context.Context, id string, now time.Time) error
+	// PortalSessionEndTenant ends every session of tenant not ended yet, at
+	// now, and says how many it ended.
+	PortalSessionEndTenant(ctx context.Context, tenant string, now time.Time) (int, error)
+
 	// APIKeyCreate stores a key (its hash only).
 	APIKeyCreate(ctx context.Context, k *hookline.APIKey) error
 	// APIKeyGet returns the key with that id, or ErrNotFound.

@@ -525,23 +525,12 @@ func checkKey(t *testing.T, e *env, want *keyspace.Key) *keyspace.Key {
 // UTC, lists and maps equal including nil against empty.
 func compareKey(t *testing.T, what string, got, want *keyspace.Key) {
 	t.Helper()
-	times := []struct {
-		name      string
-		got, want *time.Time
-	}{
+	checkTimes(t, what, want.ID, []namedTime{
 		{"CreatedAt", &got.CreatedAt, &want.CreatedAt},
 		{"ExpiresAt", got.ExpiresAt, want.ExpiresAt},
 		{"RevokedAt", got.RevokedAt, want.RevokedAt},
 		{"LastUsedAt", got.LastUsedAt, want.LastUsedAt},
-	}
-	for _, tm := range times {
-		if !sameTime(tm.got, tm.want) {
-			t.Errorf("%s %s: %s got %s, want %s", what, want.ID, tm.name, fmtTime(tm.got), fmtTime(tm.want))
-		}
-		if tm.got != nil && tm.got.Location() != time.UTC {
-			t.Errorf("%s %s: %s is in %v, want UTC", what, want.ID, tm.name, tm.got.Location())
-		}
-	}
+	})
 	g, w := *got, *want
 	g.CreatedAt, g.ExpiresAt, g.RevokedAt, g.LastUsedAt = time.Time{}, nil, nil, nil
 	w.CreatedAt, w.ExpiresAt, w.RevokedAt, w.LastUsedAt = time.Time{}, nil, nil, nil
@@ -589,4 +578,24 @@ func keyspaceNames(t *testing.T, e *env) []string {
 		t.Fatalf("KeyspaceList: %v", err)
 	}
 	return ids(list, func(ks keyspace.Keyspace) string { return ks.Name })
+}
+
+// namedTime is one time of an object read back, beside the one expected.
+type namedTime struct {
+	name      string
+	got, want *time.Time
+}
+
+// checkTimes checks that each time read back is the one stored, to the
+// millisecond, and in UTC.
+func checkTimes(t *testing.T, what, id string, times []namedTime) {
+	t.Helper()
+	for _, tm := range times {
+		if !sameTime(tm.got, tm.want) {
+			t.Errorf("%s %s: %s got %s, want %s", what, id, tm.name, fmtTime(tm.got), fmtTime(tm.want))
+		}
+		if tm.got != nil && tm.got.Location() != time.UTC {
+			t.Errorf("%s %s: %s is in %v, want UTC", what, id, tm.name, tm.got.Location())
+		}
+	}
 }

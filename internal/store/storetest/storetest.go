@@ -42,6 +42,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Profile", exerciseProfiles},
 		{"APIKey", exerciseAPIKeys},
 		{"Keyspace", exerciseKeyspaces},
+		{"PortalSession", exercisePortalSessions},
 		{"Purge", exercisePurge},
 	}
 	for _, g := range groups {
