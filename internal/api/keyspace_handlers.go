@@ -130,8 +130,8 @@ func (h *handler) keyspaceCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 // keyspacePatch changes what is sent of a stored key space: description,
-// permissions, rate_limit (null removes it) and key_expiry. The name and
-// prefix stay.
+// permissions, rate_limit and key_expiry (null removes any of them but
+// permissions, which must not be empty). The name and prefix stay.
 func (h *handler) keyspacePatch(w http.ResponseWriter, r *http.Request) {
 	if err := canEditKeyspaces(r); err != nil {
 		h.error(w, r, err)
@@ -164,19 +164,27 @@ func (h *handler) keyspacePatch(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, hookline.Invalid("name", "key spaces cannot be renamed"))
 		return
 	}
+	// A field sent changes; sent as null, it goes back to none: no
+	// description, no default limit, keys that do not expire by default.
 	next := *ks
 	next.Prefix = in.Prefix
-	if in.Description != nil {
-		next.Description = *in.Description
+	if _, ok := raw["description"]; ok {
+		next.Description = ""
+		if in.Description != nil {
+			next.Description = *in.Description
+		}
 	}
 	if _, ok := raw["permissions"]; ok {
 		next.Permissions = permissionsOf(in.Permissions)
 	}
 	if _, ok := raw["rate_limit"]; ok {
-		next.RateLimit = in.RateLimit // null removes it
+		next.RateLimit = in.RateLimit
 	}
-	if in.KeyExpiry != nil {
-		next.KeyExpiry = *in.KeyExpiry
+	if _, ok := raw["key_expiry"]; ok {
+		next.KeyExpiry = 0
+		if in.KeyExpiry != nil {
+			next.KeyExpiry = *in.KeyExpiry
+		}
 	}
 	if err := h.ring.UpdateKeyspace(r.Context(), &next); err != nil {
 		h.error(w, r, keyringError(err))

@@ -63,6 +63,15 @@ func TestKeyspaces(t *testing.T) {
 			t.Errorf("patched: %s", r.raw)
 		}
 		fx.do(t, "PATCH", "/v1/keyspaces/formulr", fx.admin, obj{"prefix": "fr3"}).problem(t, http.StatusUnprocessableEntity, "prefix")
+		// null removes a field, as it does rate_limit; a field not sent stays.
+		fx.do(t, "PATCH", "/v1/keyspaces/formulr", fx.admin, obj{"key_expiry": "30d"}).must(t, http.StatusOK)
+		r = fx.do(t, "PATCH", "/v1/keyspaces/formulr", fx.admin, obj{"description": nil}).must(t, http.StatusOK)
+		if r.body["description"] != nil || r.str("key_expiry") != "30d" {
+			t.Errorf("description: null: %s; want no description, the expiry kept", r.raw)
+		}
+		if r = fx.do(t, "PATCH", "/v1/keyspaces/formulr", fx.admin, obj{"key_expiry": nil}).must(t, http.StatusOK); r.body["key_expiry"] != nil {
+			t.Errorf("key_expiry: null: %s; want none", r.raw)
+		}
 		fx.do(t, "DELETE", "/v1/keyspaces/formulr", fx.admin, nil).must(t, http.StatusNoContent)
 		fx.do(t, "GET", "/v1/keyspaces/formulr", fx.admin, nil).must(t, http.StatusNotFound)
 	})

@@ -68,7 +68,7 @@ func (h *handler) portalSessionCreate(w http.ResponseWriter, r *http.Request) {
 	if in.ExpiresIn != nil {
 		cp.ExpiresIn = time.Duration(*in.ExpiresIn)
 		if cp.ExpiresIn <= 0 {
-			h.error(w, r, hookline.Invalid("expires_in", "must be between %s and %s", portal.MinExpiry, portal.MaxExpiry))
+			h.error(w, r, hookline.Invalid("expires_in", "must be between 1m and 7d"))
 			return
 		}
 	}

@@ -43,7 +43,7 @@ func (p *CreateParams) validate() ([]string, error) {
 		p.ExpiresIn = DefaultExpiry
 	}
 	if p.ExpiresIn < MinExpiry || p.ExpiresIn > MaxExpiry {
-		return nil, hookline.Invalid("expires_in", "must be between %s and %s", MinExpiry, MaxExpiry)
+		return nil, hookline.Invalid("expires_in", "must be between 1m and 7d")
 	}
 	caps := []string{hookline.CapView}
 	for i, c := range p.Capabilities {
