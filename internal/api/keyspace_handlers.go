@@ -61,17 +61,8 @@ func permissionsOf(in []permissionInput) []keyspace.Permission {
 }
 
 // canEditKeyspaces: key spaces are the product's configuration, like
-// profiles; only an admin key without tenant restriction may change them.
-func canEditKeyspaces(r *http.Request) error {
-	k := apiKey(r)
-	if !k.Allows(hookline.ScopeAdmin) {
-		return errStatus(http.StatusForbidden, "forbidden", `changing key spaces needs the "admin" scope`)
-	}
-	if k.Tenant != "" {
-		return errField(http.StatusForbidden, "tenant", fmt.Sprintf("this API key is limited to tenant %q; key spaces are shared by all tenants", k.Tenant))
-	}
-	return nil
-}
+// profiles.
+func canEditKeyspaces(r *http.Request) error { return canEditShared(r, "key spaces") }
 
 // keyringError maps the key ring's own errors.
 func keyringError(err error) error {

@@ -62,13 +62,18 @@ func (v profileView) shownTo(r *http.Request) profileView {
 
 // canEditProfiles: profiles are the product's configuration, like the event type
 // catalogue; only an admin key without tenant restriction may change them.
-func canEditProfiles(r *http.Request) error {
+func canEditProfiles(r *http.Request) error { return canEditShared(r, "profiles") }
+
+// canEditShared: what all tenants share (profiles, key spaces) is changed
+// only by an admin key without tenant restriction; what names it in the
+// refusal.
+func canEditShared(r *http.Request, what string) error {
 	k := apiKey(r)
 	if !k.Allows(hookline.ScopeAdmin) {
-		return errStatus(http.StatusForbidden, "forbidden", `changing profiles needs the "admin" scope`)
+		return errStatus(http.StatusForbidden, "forbidden", fmt.Sprintf("changing %s needs the %q scope", what, hookline.ScopeAdmin))
 	}
 	if k.Tenant != "" {
-		return errField(http.StatusForbidden, "tenant", fmt.Sprintf("this API key is limited to tenant %q; profiles are shared by all tenants", k.Tenant))
+		return errField(http.StatusForbidden, "tenant", fmt.Sprintf("this API key is limited to tenant %q; %s are shared by all tenants", k.Tenant, what))
 	}
 	return nil
 }
