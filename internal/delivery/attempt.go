@@ -25,19 +25,8 @@ func (e *Engine) attempt(j job, started time.Time) signal {
 		WebhookID:     d.WebhookID,
 		Now:           now,
 	}
-	wh, err := e.cache.get(e.sendCtx, d.WebhookID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		done.Status, done.Error = hookline.DeliveryCancelled, "webhook was deleted"
-		e.complete(done, d, nil)
-		return signal{}
-	case err != nil:
-		e.log.Error("loading webhook failed; delivery released", "delivery", d.ID, "err", err)
-		e.keepForReleaseNow(d.ID, j.token)
-		return signal{}
-	case !wh.Active:
-		done.Status, done.Error = hookline.DeliveryCancelled, "webhook is disabled"
-		e.complete(done, d, wh)
+	wh := e.activeWebhook(e.sendCtx, j, done)
+	if wh == nil {
 		return signal{}
 	}
 
@@ -116,6 +105,30 @@ func (e *Engine) attempt(j job, started time.Time) signal {
 		s.pause = done.NextAttemptAt
 	}
 	return s
+}
+
+// activeWebhook returns a job's webhook when it is active. Otherwise the job
+// is dealt with here, as no attempt would help: cancelled when its webhook
+// was deleted or disabled, released when the webhook cannot be loaded; and
+// it returns nil. done is the job's completion, to fill in.
+func (e *Engine) activeWebhook(ctx context.Context, j job, done store.DeliveryCompleteParams) *hookline.Webhook {
+	d := &j.delivery
+	wh, err := e.cache.get(ctx, d.WebhookID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		done.Status, done.Error = hookline.DeliveryCancelled, "webhook was deleted"
+		e.complete(done, d, nil)
+		return nil
+	case err != nil:
+		e.log.Error("loading webhook failed; delivery released", "delivery", d.ID, "err", err)
+		e.keepForReleaseNow(d.ID, j.token)
+		return nil
+	case !wh.Active:
+		done.Status, done.Error = hookline.DeliveryCancelled, "webhook is disabled"
+		e.complete(done, d, wh)
+		return nil
+	}
+	return wh
 }
 
 // signalOf reads an endpoint's health from the response to an attempt: a

@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -125,22 +124,10 @@ func (e *Engine) writeHandbacks(batch []handback) {
 // a deleted or disabled webhook are left to their leases (nil is remembered).
 func (e *Engine) holdSpan(ctx context.Context, j job) *time.Duration {
 	d := &j.delivery
-	done := store.DeliveryCompleteParams{
+	wh := e.activeWebhook(ctx, j, store.DeliveryCompleteParams{
 		DeliveryLease: store.DeliveryLease{ID: d.ID, LeaseToken: j.token}, WebhookID: d.WebhookID, Now: e.o.Now(),
-	}
-	wh, err := e.cache.get(ctx, d.WebhookID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		done.Status, done.Error = hookline.DeliveryCancelled, "webhook was deleted"
-		e.complete(done, d, nil)
-		return nil
-	case err != nil:
-		e.log.Error("loading webhook failed; delivery released", "delivery", d.ID, "err", err)
-		e.keepForReleaseNow(d.ID, j.token)
-		return nil
-	case !wh.Active:
-		done.Status, done.Error = hookline.DeliveryCancelled, "webhook is disabled"
-		e.complete(done, d, wh)
+	})
+	if wh == nil {
 		return nil
 	}
 	span := heldSpan(e.profileOf(ctx, wh))
