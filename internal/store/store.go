@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -46,6 +47,9 @@ type Store interface {
 	WebhookList(ctx context.Context, p WebhookListParams) ([]hookline.Webhook, error)
 	// WebhookListActive returns every active webhook of a tenant, for fan-out.
 	WebhookListActive(ctx context.Context, tenant string) ([]hookline.Webhook, error)
+	// TenantList lists the tenants that have webhooks, by name, a page at a
+	// time (Cursor: the last tenant of the page before).
+	TenantList(ctx context.Context, p ListParams) ([]TenantSummary, error)
 	// WebhookUpdate replaces the user-editable fields (URL, description, events,
 	// secret and previous secret with its expiry, active, profile, headers,
 	// metadata, ordered). Re-activating a webhook
@@ -130,6 +134,42 @@ type Store interface {
 	DeliveryList(ctx context.Context, p DeliveryListParams) ([]hookline.Delivery, error)
 	// DeliveryCountPending counts pending deliveries (for metrics).
 	DeliveryCountPending(ctx context.Context) (int64, error)
+	// DeliveryRecover makes the deliveries of p.WebhookID that ended with
+	// p.Status (failed unless set) and were created in [p.Since, p.Until) (by
+	// the time of their ids, as DeliveryListParams says) pending and due at
+	// p.Now, as DeliveryRetry does to one, and says how many it did; with
+	// p.DryRun it changes nothing and says how many it would. It works in
+	// batches of RecoverBatch deliveries, each a transaction of its own, so
+	// that a large recovery never holds the database's writer for long: a
+	// delivery that changes between two batches is taken or left as it then
+	// is. 0 when none matches; a *hookline.ValidationError for a missing
+	// webhook, since or now, an empty window or another status.
+	DeliveryRecover(ctx context.Context, p DeliveryRecoverParams) (int, error)
+	// DeliveryStats counts the deliveries created in each bucket of
+	// [p.Since, p.Until) (by the time of their ids, as DeliveryListParams
+	// says), by their status now (cancelled counts as failed): always
+	// p.Buckets buckets, oldest first, zero where nothing was created. With
+	// p.Tenant, that tenant's only; with p.WebhookID, that webhook's only.
+	// Stats reach back as far as Purge keeps rows, no further. A
+	// *hookline.ValidationError for a bad window (StatsWindowOf).
+	DeliveryStats(ctx context.Context, p DeliveryStatsParams) ([]DeliveryBucket, error)
+
+	// AttemptStats counts the attempts made in each bucket of [p.Since,
+	// p.Until) (by the time of their ids), with their latency: always
+	// p.Buckets buckets, oldest first, zero where none was made. Webhook
+	// tests count; attempts of webhooks since deleted do not, as their
+	// deliveries are gone. With p.WebhookID, that webhook's only; with
+	// p.Tenant, the tenant's webhooks'. Stats reach back as far as Purge
+	// keeps rows. A *hookline.ValidationError for a bad window
+	// (StatsWindowOf).
+	AttemptStats(ctx context.Context, p AttemptStatsParams) ([]AttemptBucket, error)
+	// WebhookHealth returns, for each webhook of ids (at most MaxHealthIDs)
+	// that has made attempts, its last attempt and how many attempts made at
+	// or after since (by the time of their ids) succeeded and failed. A
+	// webhook with no attempt, or deleted, is absent from the map; so is any
+	// id not in ids. More than MaxHealthIDs ids is a
+	// *hookline.ValidationError; none, an empty map.
+	WebhookHealth(ctx context.Context, ids []string, since time.Time) (map[string]WebhookHealth, error)
 
 	// AttemptInsert records an attempt made outside a delivery (a webhook test).
 	AttemptInsert(ctx context.Context, a *hookline.Attempt) error
@@ -319,6 +359,16 @@ type WebhookCreateParams struct {
 type WebhookListParams struct {
 	ListParams
 	Tenant string
+	// Active, when set, keeps the active webhooks (true) or the disabled
+	// ones (false).
+	Active *bool
+}
+
+// TenantSummary is a tenant that has webhooks, for the operator console.
+type TenantSummary struct {
+	Tenant   string
+	Webhooks int // how many
+	Active   int // how many are active
 }
 
 // EventInsertParams is one event to store with the deliveries it fans out to.
@@ -462,13 +512,164 @@ type DeliveryRetryParams struct {
 	Now time.Time
 }
 
-// DeliveryListParams filters a delivery list.
+// DeliveryListParams filters a delivery list; every filter set applies.
+//
+// Time filters, here and in stats, go by the time a row's id was made, to
+// the millisecond, whose bounds hookline.IDAt gives: the engine makes a
+// delivery's id with its created_at and an attempt's with its started_at,
+// from one clock, so the two agree, and a window is a range of ids, the key
+// every index of these tables ends with. Rows written with another clock
+// (tests with a fixed one) need ids made at their time: hookline.NewIDAt.
 type DeliveryListParams struct {
 	ListParams
 	Tenant    string
 	WebhookID string
 	EventID   string
 	Status    string
+	EventType string // "" any
+	// CreatedAfter keeps deliveries created at or after it; zero: unbounded.
+	CreatedAfter time.Time
+	// CreatedBefore keeps deliveries created before it; zero: unbounded.
+	CreatedBefore time.Time
+}
+
+// MaxStatsBuckets is the most buckets a stats query may ask for.
+const MaxStatsBuckets = 200
+
+// AttemptStatsParams asks for attempt counts over time.
+type AttemptStatsParams struct {
+	Tenant    string // "" all tenants
+	WebhookID string // "" every webhook (of Tenant, if set)
+	// Since and Until are the window [Since, Until), taken to the millisecond.
+	Since, Until time.Time
+	Buckets      int // 1..MaxStatsBuckets: the window in equal buckets
+}
+
+// AttemptBucket is one bucket of AttemptStats.
+type AttemptBucket struct {
+	Start        time.Time
+	Succeeded    int   // attempts with no error and a 2xx status
+	Failed       int   // every other attempt
+	LatencyAvgMS int64 // mean duration_ms of the bucket's attempts, rounded (0 if none)
+	LatencyMaxMS int64
+}
+
+// DeliveryStatsParams asks for delivery counts over time, by when the
+// deliveries were created.
+type DeliveryStatsParams struct {
+	Tenant    string // "" all tenants
+	WebhookID string // "" every webhook (of Tenant, if set)
+	// Since and Until are the window [Since, Until), taken to the millisecond.
+	Since, Until time.Time
+	Buckets      int // 1..MaxStatsBuckets: the window in equal buckets
+}
+
+// DeliveryBucket is one bucket of DeliveryStats: the deliveries created in it,
+// by their current status.
+type DeliveryBucket struct {
+	Start     time.Time
+	Succeeded int
+	Failed    int // failed or cancelled
+	Pending   int
+}
+
+// StatsWindow is a checked stats window, in Unix milliseconds: bucket i holds
+// the times t (of ids, as DeliveryListParams says) with Bound(i) <= t <
+// Bound(i+1), which are those with (t-Since)*Buckets/(Until-Since) == i.
+type StatsWindow struct {
+	Since, Until int64
+	Buckets      int
+}
+
+// StatsWindowOf checks a stats query's window and buckets: Since set (not
+// before 1970, where ids begin), Until after Since, 1 to MaxStatsBuckets
+// buckets, each at least a millisecond long. It returns a
+// *hookline.ValidationError naming the field at fault.
+func StatsWindowOf(since, until time.Time, buckets int) (StatsWindow, error) {
+	w := StatsWindow{Since: since.UnixMilli(), Until: until.UnixMilli(), Buckets: buckets}
+	switch {
+	case buckets < 1 || buckets > MaxStatsBuckets:
+		return w, hookline.Invalid("buckets", "must be between 1 and %d, got %d", MaxStatsBuckets, buckets)
+	case since.IsZero():
+		return w, hookline.Invalid("since", "is required")
+	case w.Since < 0:
+		return w, hookline.Invalid("since", "must not be before 1970")
+	case w.Until <= w.Since:
+		return w, hookline.Invalid("until", "must be after since")
+	case w.Until-w.Since < int64(buckets):
+		return w, hookline.Invalid("buckets", "a bucket must last at least a millisecond")
+	case w.Until-w.Since > math.MaxInt64/MaxStatsBuckets:
+		return w, hookline.Invalid("since", "the window is too long")
+	}
+	return w, nil
+}
+
+// Bound returns the first millisecond of bucket i, in Unix milliseconds;
+// Bound(Buckets) is Until.
+func (w StatsWindow) Bound(i int) int64 {
+	span, n := w.Until-w.Since, int64(w.Buckets)
+	return w.Since + (int64(i)*span+n-1)/n // ceil(i*span/n)
+}
+
+// Start returns the start of bucket i: the first millisecond it holds.
+func (w StatsWindow) Start(i int) time.Time {
+	return time.UnixMilli(w.Bound(i)).UTC()
+}
+
+// WebhookHealth is how a webhook's endpoint has been answering.
+type WebhookHealth struct {
+	// LastAttemptAt is when the webhook's last attempt started; nil if none.
+	LastAttemptAt *time.Time
+	LastStatus    int
+	LastError     string
+	// Succeeded and Failed count the attempts since the time asked for, as
+	// AttemptBucket does.
+	Succeeded, Failed int
+}
+
+// MaxHealthIDs is the most webhooks one WebhookHealth call may ask about.
+const MaxHealthIDs = 100
+
+// RecoverBatch is how many deliveries DeliveryRecover changes per transaction.
+const RecoverBatch = 1000
+
+// DeliveryRecoverParams asks to retry a webhook's deliveries that ended
+// unsuccessfully in a time window.
+type DeliveryRecoverParams struct {
+	WebhookID string    // required
+	Since     time.Time // required: deliveries created at or after
+	Until     time.Time // zero: up to Now; deliveries created before
+	// Status is the status to recover: hookline.DeliveryFailed (also when
+	// empty) or hookline.DeliveryCancelled.
+	Status string
+	DryRun bool // count only, change nothing
+	Now    time.Time
+}
+
+// Check returns p with its defaults set (Status failed, Until Now), or a
+// *hookline.ValidationError naming the field at fault.
+func (p DeliveryRecoverParams) Check() (DeliveryRecoverParams, error) {
+	if p.Status == "" {
+		p.Status = hookline.DeliveryFailed
+	}
+	if p.Until.IsZero() {
+		p.Until = p.Now
+	}
+	switch {
+	case p.WebhookID == "":
+		return p, hookline.Invalid("webhook_id", "is required")
+	case p.Now.IsZero():
+		return p, hookline.Invalid("now", "is required")
+	case p.Since.IsZero():
+		return p, hookline.Invalid("since", "is required")
+	case p.Since.UnixMilli() < 0:
+		return p, hookline.Invalid("since", "must not be before 1970")
+	case !p.Until.After(p.Since):
+		return p, hookline.Invalid("until", "must be after since")
+	case p.Status != hookline.DeliveryFailed && p.Status != hookline.DeliveryCancelled:
+		return p, hookline.Invalid("status", "must be %s or %s, got %q", hookline.DeliveryFailed, hookline.DeliveryCancelled, p.Status)
+	}
+	return p, nil
 }
 
 // AttemptListParams filters an attempt list.

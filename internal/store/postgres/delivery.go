@@ -157,6 +157,14 @@ func (s *Store) DeliveryList(ctx context.Context, p store.DeliveryListParams) ([
 	f.addIf("webhook_id", p.WebhookID)
 	f.addIf("event_id", p.EventID)
 	f.addIf("status", p.Status)
+	f.addIf("event_type", p.EventType)
+	// A window is a range of ids (store.DeliveryListParams).
+	if !p.CreatedAfter.IsZero() {
+		f.add("id", ">=", hookline.IDAt(hookline.PrefixDelivery, p.CreatedAfter))
+	}
+	if !p.CreatedBefore.IsZero() {
+		f.add("id", "<", hookline.IDAt(hookline.PrefixDelivery, p.CreatedBefore))
+	}
 	q, args := f.page("SELECT "+deliveryColumns+" FROM deliveries", p.Cursor, p.Limit)
 	return queryAll(ctx, s.pool, "list deliveries", scanDelivery, q, args...)
 }

@@ -101,8 +101,23 @@ func (s *Store) WebhookGet(ctx context.Context, id string) (*hookline.Webhook, e
 func (s *Store) WebhookList(ctx context.Context, p store.WebhookListParams) ([]hookline.Webhook, error) {
 	var f filter
 	f.addIf("tenant", p.Tenant)
+	if p.Active != nil {
+		f.add("active", "=", *p.Active)
+	}
 	q, args := f.page("SELECT "+webhookColumns+" FROM webhooks", p.Cursor, p.Limit)
 	return queryAll(ctx, s.pool, "list webhooks", s.scanWebhook, q, args...)
+}
+
+// TenantList implements store.Store.
+func (s *Store) TenantList(ctx context.Context, p store.ListParams) ([]store.TenantSummary, error) {
+	return queryAll(ctx, s.pool, "list tenants", scanTenant,
+		"SELECT tenant, count(*), count(*) FILTER (WHERE active) FROM webhooks WHERE tenant > $1 GROUP BY tenant ORDER BY tenant LIMIT $2",
+		p.Cursor, store.PageLimit(p.Limit))
+}
+
+func scanTenant(sc scanner) (*store.TenantSummary, error) {
+	var t store.TenantSummary
+	return &t, sc.Scan(&t.Tenant, &t.Webhooks, &t.Active)
 }
 
 // WebhookListActive implements store.Store.

@@ -15,6 +15,9 @@ func insertAttempt(ctx context.Context, tx wtx, a *hookline.Attempt) error {
 	_, err := tx.execHot(ctx, "INSERT INTO attempts ("+attemptColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		a.ID, a.DeliveryID, a.WebhookID, a.EventID, a.EventType, a.Tenant, a.Number, ms(a.StartedAt),
 		a.DurationMS, a.StatusCode, store.EncodeJSON(a.RequestHeaders), store.EncodeJSON(a.ResponseHeaders), a.ResponseBody, a.Error)
+	if err == nil {
+		tx.slots.attempt(a)
+	}
 	return err
 }
 

@@ -216,6 +216,8 @@ func completeDelivery(ctx context.Context, tx wtx, p store.DeliveryCompleteParam
 	if n, _ := r.RowsAffected(); n == 0 {
 		return res, nil // stale: another claim holds the delivery, and its attempt is the one that counts
 	}
+	// A lease is only ever held on a pending delivery.
+	tx.slots.delivery(p.ID, p.WebhookID, "", hookline.DeliveryPending, p.Status)
 	if p.Attempt != nil {
 		if err := insertAttempt(ctx, tx, p.Attempt); err != nil {
 			return res, err
@@ -328,9 +330,16 @@ func (s *Store) DeliveryRecall(ctx context.Context, p store.DeliveryRecallParams
 func (s *Store) DeliveryRetry(ctx context.Context, p store.DeliveryRetryParams) (*hookline.Delivery, error) {
 	var d *hookline.Delivery
 	err := s.tx(ctx, func(tx wtx) error {
+		var was string
+		if err := tx.QueryRowContext(ctx, "SELECT status FROM deliveries WHERE id = ?", p.ID).Scan(&was); err != nil {
+			return err
+		}
 		var err error
 		d, err = scanDelivery(tx.QueryRowContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
 			lease_token = NULL, updated_at = ? WHERE id = ? RETURNING `+deliveryColumns, ms(p.Now), ms(p.Now), p.ID))
+		if err == nil {
+			tx.slots.delivery(d.ID, d.WebhookID, "", was, d.Status)
+		}
 		return err
 	})
 	if err != nil {
@@ -354,11 +363,21 @@ func (s *Store) DeliveryList(ctx context.Context, p store.DeliveryListParams) ([
 	var args []any
 	for _, f := range []struct{ col, val string }{
 		{"tenant", p.Tenant}, {"webhook_id", p.WebhookID}, {"event_id", p.EventID}, {"status", p.Status},
+		{"event_type", p.EventType},
 	} {
 		if f.val != "" {
 			q += " AND " + f.col + " = ?"
 			args = append(args, f.val)
 		}
+	}
+	// A window is a range of ids (store.DeliveryListParams).
+	if !p.CreatedAfter.IsZero() {
+		q += " AND id >= ?"
+		args = append(args, hookline.IDAt(hookline.PrefixDelivery, p.CreatedAfter))
+	}
+	if !p.CreatedBefore.IsZero() {
+		q += " AND id < ?"
+		args = append(args, hookline.IDAt(hookline.PrefixDelivery, p.CreatedBefore))
 	}
 	if p.Cursor != "" {
 		q += " AND id < ?"
@@ -403,6 +422,15 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 		}
 		n, _ = r.RowsAffected()
 		total += n
+		// Stats keep no further back than the rows: the slots before the one
+		// of Before go (pending deliveries older than that are no longer
+		// counted).
+		for _, table := range []string{"delivery_slots", "attempt_slots"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE (webhook_id, slot) IN (
+				SELECT webhook_id, slot FROM `+table+` WHERE slot < ? LIMIT ?)`, slotAt(ms(p.Before)), store.PageLimit(p.Limit)); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {

@@ -217,13 +217,19 @@ func (s *Store) appliedMigrations(ctx context.Context) (map[int]bool, error) {
 	return applied, rows.Err()
 }
 
-// tx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it.
+// tx runs fn in a write transaction (BEGIN IMMEDIATE), writes the slot
+// counts its changes moved, and commits it.
 func (s *Store) tx(ctx context.Context, fn func(tx wtx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return interpretError(err)
 	}
-	if err := fn(wtx{Tx: tx, s: s}); err != nil {
+	t := wtx{Tx: tx, s: s, slots: &slotDeltas{}}
+	err = fn(t)
+	if err == nil {
+		err = t.slots.flush(ctx, t)
+	}
+	if err != nil {
 		tx.Rollback()
 		s.prepareWanted()
 		return interpretError(err)
@@ -238,7 +244,8 @@ func (s *Store) tx(ctx context.Context, fn func(tx wtx) error) error {
 // a fifth of the CPU of a publish-and-deliver cycle.
 type wtx struct {
 	*sql.Tx
-	s *Store
+	s     *Store
+	slots *slotDeltas // what the transaction changes of the slot counts
 }
 
 // prepared returns q prepared on the write connection, or nil the first time:

@@ -28,7 +28,7 @@ func TestStore(t *testing.T) {
 }
 
 // newKey returns a random secret-encryption key.
-func newKey(t *testing.T) []byte {
+func newKey(t testing.TB) []byte {
 	t.Helper()
 	k := make([]byte, 32)
 	if _, err := rand.Read(k); err != nil {
@@ -38,7 +38,7 @@ func newKey(t *testing.T) []byte {
 }
 
 // open opens and migrates the database at path, closing it when the test ends.
-func open(t *testing.T, path string, key []byte) *Store {
+func open(t testing.TB, path string, key []byte) *Store {
 	t.Helper()
 	box, err := secrets.New(key)
 	if err != nil {
@@ -56,7 +56,7 @@ func open(t *testing.T, path string, key []byte) *Store {
 }
 
 // openTemp opens a fresh database in a temporary directory.
-func openTemp(t *testing.T) *Store {
+func openTemp(t testing.TB) *Store {
 	t.Helper()
 	return open(t, filepath.Join(t.TempDir(), "hookline.db"), newKey(t))
 }

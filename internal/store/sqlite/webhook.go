@@ -99,6 +99,10 @@ func (s *Store) WebhookList(ctx context.Context, p store.WebhookListParams) ([]h
 		q += " AND tenant = ?"
 		args = append(args, p.Tenant)
 	}
+	if p.Active != nil {
+		q += " AND active = ?"
+		args = append(args, *p.Active)
+	}
 	if p.Cursor != "" {
 		q += " AND id < ?"
 		args = append(args, p.Cursor)
@@ -106,6 +110,18 @@ func (s *Store) WebhookList(ctx context.Context, p store.WebhookListParams) ([]h
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, store.PageLimit(p.Limit))
 	return s.queryWebhooks(ctx, q, args...)
+}
+
+// TenantList implements store.Store.
+func (s *Store) TenantList(ctx context.Context, p store.ListParams) ([]store.TenantSummary, error) {
+	return queryAll(ctx, s.r, "list tenants", scanTenant,
+		"SELECT tenant, count(*), sum(active) FROM webhooks WHERE tenant > ? GROUP BY tenant ORDER BY tenant LIMIT ?",
+		p.Cursor, store.PageLimit(p.Limit))
+}
+
+func scanTenant(sc scanner) (*store.TenantSummary, error) {
+	var t store.TenantSummary
+	return &t, sc.Scan(&t.Tenant, &t.Webhooks, &t.Active)
 }
 
 // WebhookListActive implements store.Store.
@@ -145,7 +161,26 @@ func (s *Store) WebhookUpdate(ctx context.Context, w *hookline.Webhook) error {
 		previous, previousUntil, w.ID)
 }
 
-// WebhookDelete implements store.Store.
+// WebhookDelete implements store.Store. Its deliveries go with it (ON DELETE
+// CASCADE), and its slot counts with them; its attempts stay, uncounted.
 func (s *Store) WebhookDelete(ctx context.Context, id string) error {
-	return s.execOne(ctx, "delete webhook", "DELETE FROM webhooks WHERE id = ?", id)
+	err := s.tx(ctx, func(tx wtx) error {
+		r, err := tx.ExecContext(ctx, "DELETE FROM webhooks WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		for _, q := range []string{"DELETE FROM delivery_slots WHERE webhook_id = ?", "DELETE FROM attempt_slots WHERE webhook_id = ?"} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete webhook: %w", err)
+	}
+	return nil
 }

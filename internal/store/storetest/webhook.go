@@ -61,6 +61,42 @@ func exerciseWebhooks(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Errorf("WebhookList of an unknown tenant: got %d, %v; want 0, nil", len(got), err)
 			}
 		},
+		"ListByActive": func(t *testing.T) {
+			e := newEnv(t, open)
+			on := e.webhook("acme")
+			off := e.webhook("acme", func(w *hookline.Webhook) { w.Active = false })
+			e.webhook("globex", func(w *hookline.Webhook) { w.Active = false })
+			for _, c := range []struct {
+				active bool
+				want   string
+			}{{true, on.ID}, {false, off.ID}} {
+				got, err := e.s.WebhookList(e.ctx, store.WebhookListParams{Tenant: "acme", Active: &c.active})
+				if ids := webhookIDs(got); err != nil || !reflect.DeepEqual(ids, []string{c.want}) {
+					t.Errorf("WebhookList of acme, active %v: got %v, %v; want [%s]", c.active, ids, err, c.want)
+				}
+			}
+			disabled := false
+			if got, _ := e.s.WebhookList(e.ctx, store.WebhookListParams{Active: &disabled}); len(got) != 2 {
+				t.Errorf("WebhookList of every tenant's disabled webhooks: got %d, want 2", len(got))
+			}
+		},
+		"TenantList": func(t *testing.T) {
+			e := newEnv(t, open)
+			for _, tenant := range []string{"globex", "acme", "initech", "acme"} {
+				e.webhook(tenant)
+			}
+			e.webhook("acme", func(w *hookline.Webhook) { w.Active = false })
+			got, err := e.s.TenantList(e.ctx, store.ListParams{Limit: 2})
+			want := []store.TenantSummary{{Tenant: "acme", Webhooks: 3, Active: 2}, {Tenant: "globex", Webhooks: 1, Active: 1}}
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("TenantList by 2: got %+v, %v; want %+v", got, err, want)
+			}
+			got, err = e.s.TenantList(e.ctx, store.ListParams{Cursor: "globex", Limit: 2})
+			want = []store.TenantSummary{{Tenant: "initech", Webhooks: 1, Active: 1}}
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("TenantList after globex: got %+v, %v; want %+v", got, err, want)
+			}
+		},
 		"ListActive": func(t *testing.T) {
 			e := newEnv(t, open)
 			on1 := e.webhook("acme")
