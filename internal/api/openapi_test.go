@@ -27,6 +27,7 @@ import (
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store/sqlite/sqlitetest"
+	"github.com/hookline/hookline/internal/webhooks"
 )
 
 // These tests keep openapi.json equal to the routes table and to the structs the
@@ -696,9 +697,9 @@ func TestOpenAPIRequestSchemasMatchInputs(t *testing.T) {
 		schema string
 		input  reflect.Type
 	}{
-		{"WebhookCreate", reflect.TypeFor[webhookInput]()},
-		{"WebhookReplace", reflect.TypeFor[webhookInput]()},
-		{"WebhookUpdate", reflect.TypeFor[webhookInput]()},
+		{"WebhookCreate", reflect.TypeFor[webhooks.Input]()},
+		{"WebhookReplace", reflect.TypeFor[webhooks.Input]()},
+		{"WebhookUpdate", reflect.TypeFor[webhooks.Input]()},
 		{"EventPublish", reflect.TypeFor[eventInput]()},
 		{"EventBatchPublish", reflect.TypeFor[batchInput]()},
 		{"EventTypeCreate", reflect.TypeFor[eventTypeInput]()},

@@ -22,6 +22,7 @@ import (
 	"github.com/hookline/hookline/internal/portal"
 	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store"
+	"github.com/hookline/hookline/internal/webhooks"
 )
 
 // DefaultTenant is the tenant of objects created without one by a key that is not
@@ -61,6 +62,7 @@ type handler struct {
 	hasher   *apikey.Hasher
 	ring     *keyring.Ring
 	portal   *portal.Portal
+	webhooks *webhooks.Service
 	keys     *keyCache
 	limits   *rateLimiter
 	authFail *rateLimiter
@@ -94,6 +96,7 @@ func New(o Options) http.Handler {
 	}
 	h := &handler{
 		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles, hasher: o.Hasher, ring: o.Keyring, portal: o.Portal,
+		webhooks: webhooks.New(webhooks.Options{Store: o.Store, Engine: o.Engine, Profiles: o.Profiles, MaxPerTenant: o.Config.MaxWebhooksPerTenant, Now: clock}),
 		keys:     newKeyCache(o.Store, 5*time.Second),
 		limits:   newRateLimiter(time.Hour),
 		authFail: newRateLimiter(time.Minute),

@@ -24,7 +24,7 @@ func TestCredentialHeadersAreMaskedInAttempts(t *testing.T) {
 		if len(as) != 1 {
 			t.Fatalf("got %d attempts, want 1", len(as))
 		}
-		tested, err := e.Test(context.Background(), wh)
+		tested, err := e.Test(context.Background(), wh, TestEvent{})
 		if err != nil {
 			t.Fatalf("test send: %v", err)
 		}

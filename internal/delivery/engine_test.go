@@ -1039,7 +1039,7 @@ func TestWebhookTest(t *testing.T) {
 		wh := f.webhook(t, rcv.URL, func(w *hookline.Webhook) { w.Active = false }) // works on inactive webhooks
 
 		ctx := context.Background()
-		a, err := e.Test(ctx, wh)
+		a, err := e.Test(ctx, wh, TestEvent{})
 		if err != nil {
 			t.Fatalf("test: %v", err)
 		}
@@ -1064,7 +1064,7 @@ func TestWebhookTest(t *testing.T) {
 			t.Errorf("test body: got %s, want event webhook.test, id %s and the default test data", reqs[0].body, a.EventID)
 		}
 
-		b, err := e.Test(ctx, wh)
+		b, err := e.Test(ctx, wh, TestEvent{})
 		if err != nil {
 			t.Fatalf("second test: %v", err)
 		}

@@ -213,7 +213,7 @@ func TestHostileReceiverIsCapped(t *testing.T) {
 				}
 
 				// A test send returns what it stored, within the caps too.
-				a, err := e.Test(context.Background(), wh)
+				a, err := e.Test(context.Background(), wh, TestEvent{})
 				if err != nil {
 					t.Fatalf("test send: %v", err)
 				}

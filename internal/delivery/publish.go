@@ -144,12 +144,19 @@ func (e *Engine) dueAt(t time.Time) {
 // again after a few seconds.
 var ErrTestBusy = errors.New("delivery: too many test sends in flight; try again shortly")
 
-// Test sends a webhook.test event to wh now, synchronously, records the attempt
-// in the webhook's logs and returns it. It works on inactive webhooks too, so a
+// TestEvent is what a test send carries: by default a webhook.test event with
+// the profile's test data.
+type TestEvent struct {
+	Type string          // "": hookline.EventWebhookTest
+	Data json.RawMessage // nil: the profile's test data
+}
+
+// Test sends a test event to wh now, synchronously, records the attempt in
+// the webhook's logs and returns it. It works on inactive webhooks too, so a
 // fixed endpoint can be checked before it is turned back on. Test sends have
 // their own small bound, apart from the workers and the webhook's limit: over
 // it, Test returns ErrTestBusy at once and sends nothing.
-func (e *Engine) Test(ctx context.Context, wh *hookline.Webhook) (*hookline.Attempt, error) {
+func (e *Engine) Test(ctx context.Context, wh *hookline.Webhook, te TestEvent) (*hookline.Attempt, error) {
 	if !e.testSlots.take(wh.ID) {
 		return nil, ErrTestBusy
 	}
@@ -158,10 +165,16 @@ func (e *Engine) Test(ctx context.Context, wh *hookline.Webhook) (*hookline.Atte
 	if err != nil {
 		return nil, err
 	}
+	if te.Type == "" {
+		te.Type = hookline.EventWebhookTest
+	}
+	if te.Data == nil {
+		te.Data = prof.TestData()
+	}
 	now := e.o.Now()
 	ev := &hookline.Event{
-		ID: hookline.NewID(hookline.PrefixEvent), Tenant: wh.Tenant, Type: hookline.EventWebhookTest,
-		Data: prof.TestData(), Timestamp: now.UTC().Truncate(time.Millisecond), CreatedAt: now,
+		ID: hookline.NewID(hookline.PrefixEvent), Tenant: wh.Tenant, Type: te.Type,
+		Data: te.Data, Timestamp: now.UTC().Truncate(time.Millisecond), CreatedAt: now,
 	}
 	a := &hookline.Attempt{
 		ID: hookline.NewID(hookline.PrefixAttempt), WebhookID: wh.ID, EventID: ev.ID,

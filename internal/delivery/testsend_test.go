@@ -21,7 +21,7 @@ func testSendResults(e *Engine, whs []*hookline.Webhook) <-chan error {
 		go func() {
 			ready.Done()
 			ready.Wait() // all start together
-			_, err := e.Test(context.Background(), wh)
+			_, err := e.Test(context.Background(), wh, TestEvent{})
 			errs <- err
 		}()
 	}

@@ -56,6 +56,12 @@ func TestExampleProfilesRoundTrip(t *testing.T) {
 			if !json.Valid(req.Body) {
 				t.Fatalf("body is not JSON: %s", req.Body)
 			}
+			// The log shows the body rendered again without the secrets: it
+			// must be the one sent.
+			m.Secrets = nil
+			if body, err := p.Body(m); err != nil || string(body) != string(req.Body) {
+				t.Errorf("Body: %s, %v\nwant the body Render sent: %s", body, err, req.Body)
+			}
 			s := p.VerifyScheme()
 			if s == nil {
 				t.Fatal("the profile does not sign")

@@ -383,17 +383,9 @@ const UserAgent = "Hookline-Webhooks/1.0"
 // Render builds the request of one attempt.
 func (p *Profile) Render(m Message) (Request, error) {
 	v := &values{m: &m, sentAt: m.SentAt}
-	body, err := p.envelope.render(make([]byte, 0, len(m.Event.Data)+256), v)
+	body, err := p.body(v)
 	if err != nil {
-		return Request{}, fmt.Errorf("profile %s: envelope: %w", p.Name, err)
-	}
-	if p.ecmascript {
-		if body, err = webhook.ECMAScriptJSON(body); err != nil {
-			return Request{}, fmt.Errorf("profile %s: %w", p.Name, err)
-		}
-	}
-	if p.escape {
-		body = webhook.EscapeSlashes(body)
+		return Request{}, err
 	}
 	v.body = body
 
@@ -426,6 +418,28 @@ func (p *Profile) Render(m Message) (Request, error) {
 		set(p.scheme.Header, sig)
 	}
 	return Request{Body: body, Header: h}, nil
+}
+
+// Body renders the body of one attempt alone, as Render does: what a log
+// shows of the request sent (m.Secrets are not needed).
+func (p *Profile) Body(m Message) ([]byte, error) {
+	return p.body(&values{m: &m, sentAt: m.SentAt})
+}
+
+func (p *Profile) body(v *values) ([]byte, error) {
+	body, err := p.envelope.render(make([]byte, 0, len(v.m.Event.Data)+256), v)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: envelope: %w", p.Name, err)
+	}
+	if p.ecmascript {
+		if body, err = webhook.ECMAScriptJSON(body); err != nil {
+			return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+		}
+	}
+	if p.escape {
+		body = webhook.EscapeSlashes(body)
+	}
+	return body, nil
 }
 
 // SecretKind says what secrets the profile's webhooks need: "whsec" (Standard
