@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookline/hookline/internal/apikey"
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/portal"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -73,8 +74,15 @@ const authFailuresPerMinute = 30
 
 // authenticate resolves the request's bearer key.
 func (h *handler) authenticate(r *http.Request) (*hookline.APIKey, error) {
-	secret, ok := bearer(r.Header.Get("Authorization"))
-	if ok {
+	secret, _ := bearer(r.Header.Get("Authorization"))
+	return h.authenticateKey(r, secret)
+}
+
+// authenticateKey resolves a key given by the client of r (empty for none),
+// under the same throttle of failures as the API's: the console's login form
+// takes the same path.
+func (h *handler) authenticateKey(r *http.Request, secret string) (*hookline.APIKey, error) {
+	if secret != "" {
 		key, err := h.lookupKey(r.Context(), secret)
 		if err == nil {
 			return key, nil
@@ -109,6 +117,20 @@ func (h *handler) lookupKey(ctx context.Context, secret string) (*hookline.APIKe
 		h.log.Warn("HOOKLINE_ADMIN_KEY was not in the database (deleted?); stored it again as an admin key")
 	}
 	return h.keys.get(ctx, hash)
+}
+
+// consoleKey resolves the key of the console's sign-in form: as the API
+// would, with its errors in the portal's terms.
+func (h *handler) consoleKey(r *http.Request, secret string) (*hookline.APIKey, error) {
+	k, err := h.authenticateKey(r, secret)
+	var he *httpError
+	if errors.As(err, &he) {
+		if he.status == http.StatusTooManyRequests {
+			return nil, portal.ErrTooManyFailures
+		}
+		return nil, hookline.ErrNotFound
+	}
+	return k, err
 }
 
 // isOperatorKey reports whether secret is the configured HOOKLINE_ADMIN_KEY, in

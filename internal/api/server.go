@@ -44,9 +44,6 @@ type Options struct {
 	// Store when nil (its last-used times are then not written: the server
 	// passes its own, which it runs).
 	Keyring *keyring.Ring
-	// Portal is the tenant portal served under /portal/; one over Store when
-	// nil.
-	Portal *portal.Portal
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -88,15 +85,18 @@ func New(o Options) http.Handler {
 	if o.Profiles == nil {
 		o.Profiles = o.Engine.Profiles()
 	}
-	if o.Portal == nil {
-		o.Portal = portal.New(portal.Options{Store: o.Store, Hasher: o.Hasher, Logger: o.Logger, Now: clock})
-	}
 	if o.Keyring == nil {
 		o.Keyring = keyring.New(keyring.Options{Store: o.Store, Hasher: o.Hasher, Logger: o.Logger, Now: clock})
 	}
-	h := &handler{
-		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles, hasher: o.Hasher, ring: o.Keyring, portal: o.Portal,
-		webhooks: webhooks.New(webhooks.Options{Store: o.Store, Engine: o.Engine, Profiles: o.Profiles, MaxPerTenant: o.Config.MaxWebhooksPerTenant, Now: clock}),
+	hooks := webhooks.New(webhooks.Options{Store: o.Store, Engine: o.Engine, Profiles: o.Profiles, MaxPerTenant: o.Config.MaxWebhooksPerTenant, Now: clock})
+	var h *handler
+	port := portal.New(portal.Options{Store: o.Store, Hasher: o.Hasher, Webhooks: hooks, Keyring: o.Keyring, Profiles: o.Profiles,
+		Authenticate:   func(r *http.Request, key string) (*hookline.APIKey, error) { return h.consoleKey(r, key) },
+		Metrics:        o.Metrics.Registry,
+		FrameAncestors: o.Config.PortalFrameAncestors, Logger: o.Logger, Now: clock})
+	h = &handler{
+		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles, hasher: o.Hasher, ring: o.Keyring,
+		portal: port, webhooks: hooks,
 		keys:     newKeyCache(o.Store, 5*time.Second),
 		limits:   newRateLimiter(time.Hour),
 		authFail: newRateLimiter(time.Minute),
@@ -105,7 +105,8 @@ func New(o Options) http.Handler {
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, h.wrap(rt))
 	}
-	mux.Handle("/portal/", o.Portal)
+	mux.Handle("/portal/", port)
+	mux.Handle("/console/", port)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if allow := allowedMethods(mux, r); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))

@@ -17,7 +17,6 @@ import (
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/keyring"
 	"github.com/hookline/hookline/internal/metrics"
-	"github.com/hookline/hookline/internal/portal"
 	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store"
 )
@@ -95,8 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		engine.Shutdown(context.Background())
 		return err
 	}
-	srv := api.NewHTTPServer(api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher, Keyring: ring,
-		Portal: portal.New(portal.Options{Store: s, Hasher: hasher, FrameAncestors: cfg.PortalFrameAncestors, Logger: log})}),
+	srv := api.NewHTTPServer(api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher, Keyring: ring}),
 		api.ServerOptions{ReadTimeout: cfg.ReadTimeout, Logger: log})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(api.NewListener(ln)) }()

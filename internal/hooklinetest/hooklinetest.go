@@ -19,6 +19,7 @@ import (
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/sqlite/sqlitetest"
 	"github.com/hookline/hookline/internal/testkit"
 )
@@ -35,13 +36,19 @@ type Server struct {
 type Options struct {
 	// Now is the API's clock (to let a test move it); time.Now when nil.
 	Now func() time.Time
+	// Store is the store to serve, which the test may have filled; a fresh
+	// SQLite store in a temporary directory when nil.
+	Store store.Store
 }
 
 // Start starts a Hookline for t.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	ctx := context.Background()
-	s := sqlitetest.Open(t)
+	var s store.Store = o.Store
+	if s == nil {
+		s = sqlitetest.Open(t)
+	}
 	logs := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New()

@@ -15,7 +15,7 @@ import (
 
 // call sends a request to Hookline's API with the admin key and decodes
 // the JSON object answered.
-func call(t *testing.T, h *hooklinetest.Server, method, path string, in any) (int, map[string]any) {
+func call(t testing.TB, h *hooklinetest.Server, method, path string, in any) (int, map[string]any) {
 	t.Helper()
 	var body io.Reader
 	if in != nil {

@@ -4,18 +4,33 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
 )
 
 // page is what a template is given.
 type page struct {
-	Title    string // a message key
-	Message  string // a message key
-	Webhooks []hookline.Webhook
+	Title   string // a message key
+	Message string // a message key
+	// Nav is the navigation entry of the page: "webhooks", "deliveries" or
+	// "keys".
+	Nav string
+	// Flash is a message key said at the top of the page: what the form
+	// posted before did (?done=).
+	Flash string
+	// Error is what was wrong with the form posted, shown above it.
+	Error string
+	// Data is the page's own.
+	Data any
 
 	// Filled in by render.
+	Base    string // the site's path: /portal/ or /console/
+	Console bool   // the operator console, which sees every tenant
 	Lang    string
 	Session *hookline.PortalSession
 	CSRF    string
@@ -31,18 +46,30 @@ func (pg page) T(key string) string {
 	return messages["en"][key]
 }
 
+// word is key in the request's language.
+func word(r *http.Request, key string) string {
+	return page{msgs: messages[language(session(r), r)]}.T(key)
+}
+
 // render writes template name as the answer, with the Content-Security-
 // Policy of its nonce and the session's language.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name string, pg page) {
 	pg.Session = session(r)
+	st := siteOf(r)
+	pg.Base, pg.Console = st.base, st.operator
 	pg.Lang = language(pg.Session, r)
 	pg.Nonce = nonce()
 	if c := cookieOf(r); c != "" && pg.Session != nil {
 		pg.CSRF = p.csrf(c)
 	}
 	pg.msgs = messages[pg.Lang]
+	if pg.Flash == "" {
+		if done := r.URL.Query().Get("done"); flashes[done] {
+			pg.Flash = done
+		}
+	}
 	var buf bytes.Buffer
-	if err := p.pages.ExecuteTemplate(&buf, name, pg); err != nil {
+	if err := p.templates.ExecuteTemplate(&buf, name, pg); err != nil {
 		p.log.Error("rendering a portal page failed", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -50,7 +77,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", pg.Lang)
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+pg.Nonce+"'; style-src 'self' 'nonce-"+pg.Nonce+"'; img-src 'self' https: data:; "+
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+pg.Nonce+"'; style-src 'self' 'nonce-"+pg.Nonce+"'; img-src 'self' https: data:; connect-src 'self'; "+
 		"form-action 'self'; base-uri 'none'; frame-ancestors "+p.frameAncestors)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -74,54 +101,54 @@ func language(s *hookline.PortalSession, r *http.Request) string {
 
 var funcs = template.FuncMap{
 	"join": strings.Join,
+	"charts": func(p page, volume, latency chartData) map[string]any {
+		return map[string]any{"P": p, "V": volume, "L": latency}
+	},
+	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") + " UTC" },
+	"ptime": func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	},
+	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"percent": percent,
+	"add":     func(a, b int) int { return a + b },
+	"attempt": func(p page, a any, body string) map[string]any { return map[string]any{"P": p, "A": a, "Body": body} },
+	"sorted":  sortedKeys,
+	"query":   query,
+	"inList":  func(list []string, s string) bool { return slices.Contains(list, s) },
 }
 
-// messages are the portal's words, by language.
-var messages = map[string]map[string]string{
-	"en": {
-		"portal":            "API & Webhooks",
-		"webhooks":          "Webhooks",
-		"url":               "Endpoint",
-		"events":            "Events",
-		"status":            "Status",
-		"active":            "Active",
-		"disabled":          "Disabled",
-		"no_webhooks":       "No webhooks yet.",
-		"sign_out":          "Sign out",
-		"signed_out":        "Signed out",
-		"signed_out_text":   "You are signed out of this portal. Open it again from the product.",
-		"session_over":      "Session over",
-		"session_over_text": "This portal session has expired or was ended. Open the portal again from the product.",
-		"link_invalid":      "Link no longer valid",
-		"link_invalid_text": "This portal link was already used, has expired or is not a portal link. Open the portal again from the product.",
-		"form_expired":      "Form expired",
-		"form_expired_text": "This form could not be accepted. Reload the page and try again.",
-		"not_found":         "Not found",
-		"not_found_text":    "There is no such page here.",
-		"error":             "Something went wrong",
-		"error_text":        "The portal could not answer. Try again in a moment.",
-	},
-	"fr": {
-		"portal":            "API & Webhooks",
-		"webhooks":          "Webhooks",
-		"url":               "Adresse",
-		"events":            "Événements",
-		"status":            "État",
-		"active":            "Actif",
-		"disabled":          "Désactivé",
-		"no_webhooks":       "Aucun webhook pour l'instant.",
-		"sign_out":          "Se déconnecter",
-		"signed_out":        "Déconnecté",
-		"signed_out_text":   "Vous êtes déconnecté de ce portail. Ouvrez-le de nouveau depuis le produit.",
-		"session_over":      "Session terminée",
-		"session_over_text": "Cette session du portail a expiré ou a été fermée. Ouvrez de nouveau le portail depuis le produit.",
-		"link_invalid":      "Lien plus valable",
-		"link_invalid_text": "Ce lien vers le portail a déjà servi, a expiré ou n'est pas un lien de portail. Ouvrez de nouveau le portail depuis le produit.",
-		"form_expired":      "Formulaire expiré",
-		"form_expired_text": "Ce formulaire n'a pas pu être accepté. Rechargez la page et réessayez.",
-		"not_found":         "Introuvable",
-		"not_found_text":    "Cette page n'existe pas.",
-		"error":             "Une erreur est survenue",
-		"error_text":        "Le portail n'a pas pu répondre. Réessayez dans un instant.",
-	},
+// percent is part of total as a whole percentage, or "–" of nothing.
+func percent(part, total int) string {
+	if total == 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(100*float64(part)/float64(total), 'f', 0, 64) + " %"
+}
+
+// sortedKeys returns the keys of m in order, for a stable page.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// query returns "?" and the pairs given (name, value, …) with empty values
+// left out: links that keep a page's filters.
+func query(pairs ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			v.Set(pairs[i], pairs[i+1])
+		}
+	}
+	if len(v) == 0 {
+		return "?"
+	}
+	return "?" + v.Encode()
 }

@@ -199,3 +199,70 @@ func BenchPortal(b *testing.B, s store.Store, l *PortalLog) {
 		})
 	}
 }
+
+// StorePortalLog stores l through the store's own methods, as the engine
+// would have: its webhooks, its events with their deliveries (in batches),
+// and each delivery claimed and completed with its attempt; then the test
+// attempts. It is slower than a driver's bulk fill (tens of seconds), and
+// serves callers above the drivers, such as the portal's page benchmark.
+func StorePortalLog(tb testing.TB, s store.Store, l *PortalLog) {
+	tb.Helper()
+	ctx := context.Background()
+	for _, w := range l.Webhooks {
+		if err := s.WebhookCreate(ctx, store.WebhookCreateParams{Webhook: w}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	planned := make(map[string]*hookline.Delivery, len(l.Deliveries))
+	attempts := make(map[string]*hookline.Attempt, len(l.Deliveries))
+	for i := range l.Attempts {
+		if a := &l.Attempts[i]; a.DeliveryID != "" {
+			attempts[a.DeliveryID] = a
+		}
+	}
+	const batch = 1000
+	for start := 0; start < len(l.Deliveries); start += batch {
+		var ps []store.EventInsertParams
+		for i := start; i < min(start+batch, len(l.Deliveries)); i++ {
+			d := &l.Deliveries[i]
+			planned[d.ID] = d
+			due := d.CreatedAt
+			if d.NextAttemptAt != nil {
+				due = *d.NextAttemptAt // pending: not due before l.Now
+			}
+			ps = append(ps, store.EventInsertParams{Event: &l.Events[i],
+				Deliveries: []store.DeliveryInsert{{ID: d.ID, WebhookID: d.WebhookID, NextAttemptAt: due}}})
+		}
+		if _, err := s.EventInsert(ctx, ps); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for {
+		claimed, err := s.DeliveryClaim(ctx, store.DeliveryClaimParams{Now: l.Now, LeaseUntil: l.Now.Add(time.Hour), LeaseToken: "fill", Limit: batch})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if len(claimed) == 0 {
+			break
+		}
+		cs := make([]store.DeliveryCompleteParams, len(claimed))
+		for i, c := range claimed {
+			d, a := planned[c.Delivery.ID], attempts[c.Delivery.ID]
+			cs[i] = store.DeliveryCompleteParams{DeliveryLease: store.DeliveryLease{ID: d.ID, LeaseToken: c.LeaseToken},
+				WebhookID: d.WebhookID, Attempt: a, Status: d.Status, Now: a.StartedAt}
+			if d.Status == hookline.DeliveryCancelled {
+				cs[i].Attempt, cs[i].Error = nil, d.LastError
+			}
+		}
+		if _, err := s.DeliveryComplete(ctx, cs); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for i := range l.Attempts {
+		if a := &l.Attempts[i]; a.DeliveryID == "" {
+			if err := s.AttemptInsert(ctx, a); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+}
