@@ -190,6 +190,12 @@ func TestPortalWebhookFlowInABrowser(t *testing.T) {
 		t.Errorf("the log of failed deliveries shows:\n%s", rows)
 	}
 	screenshot(t, b, "portal-deliveries")
+	// Live refresh: a delivery that fails now appears without a reload.
+	must(t, b.Click("#live"))
+	lateEvent := publish(t, h, "acme", "form.submitted", map[string]any{"order": "late"})
+	waitStatus(t, h, lateEvent, "failed")
+	must(t, b.WaitText("#log", lateEvent))
+	must(t, b.Click("#live")) // off again
 	must(t, b.ClickAndWait(`a[href="/portal/deliveries/`+failedID+`"]`))
 	must(t, b.Click("ol.attempts li:first-child summary"))
 	attempt := text(t, b, "ol.attempts li:first-child")
@@ -210,7 +216,7 @@ func TestPortalWebhookFlowInABrowser(t *testing.T) {
 
 	// Recover the failed deliveries since a time: counted first.
 	rc.status.Store(http.StatusInternalServerError)
-	var failed []string
+	failed := []string{lateEvent}
 	for i := range 2 {
 		e := publish(t, h, "acme", "form.submitted", map[string]any{"order": i})
 		waitStatus(t, h, e, "failed")
@@ -219,11 +225,11 @@ func TestPortalWebhookFlowInABrowser(t *testing.T) {
 	rc.status.Store(http.StatusOK)
 	must(t, b.Navigate(h.URL+"/portal/webhooks/"+id))
 	must(t, b.ClickAndWait(`a[href="/portal/webhooks/`+id+`/recover"]`))
-	if got := text(t, b, "#recover-count"); !strings.HasPrefix(got, "2 failed deliveries will be retried") {
-		t.Errorf("recover counts %q, want 2", got)
+	if got := text(t, b, "#recover-count"); !strings.HasPrefix(got, "3 failed deliveries will be retried") {
+		t.Errorf("recover counts %q, want 3", got)
 	}
 	must(t, b.Submit(`form[method="post"][action="/portal/webhooks/`+id+`/recover"]`))
-	if got := text(t, b, "#recover-count"); !strings.HasPrefix(got, "2 ") {
+	if got := text(t, b, "#recover-count"); !strings.HasPrefix(got, "3 ") {
 		t.Errorf("recovered: %q", got)
 	}
 	for _, e := range failed {
