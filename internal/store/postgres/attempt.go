@@ -2,6 +2,9 @@ package postgres
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
@@ -17,9 +20,33 @@ func attemptArgs(a *hookline.Attempt) []any {
 		a.DurationMS, a.StatusCode, store.EncodeJSON(a.RequestHeaders), store.EncodeJSON(a.ResponseHeaders), []byte(a.ResponseBody), a.Error}
 }
 
-// AttemptInsert implements store.Store.
+// AttemptInsert implements store.Store. The attempt is counted in the slots
+// only if its webhook exists, and the webhook is locked (FOR KEY SHARE) until
+// the commit: a WebhookDelete, which deletes the webhook's slots, waits for
+// it, or went first and leaves nothing to count.
 func (s *Store) AttemptInsert(ctx context.Context, a *hookline.Attempt) error {
-	return s.exec(ctx, "insert attempt", insertAttemptSQL, attemptArgs(a)...)
+	err := s.slotTx(ctx, func(tx pgx.Tx, sd *slotDeltas) error {
+		b := &pgx.Batch{}
+		b.Queue("SELECT count(*) FROM (SELECT FROM webhooks WHERE id = $1 FOR KEY SHARE) w", a.WebhookID)
+		b.Queue(insertAttemptSQL, attemptArgs(a)...)
+		br := tx.SendBatch(ctx, b)
+		var webhooks int
+		err := br.QueryRow().Scan(&webhooks)
+		if err == nil {
+			_, err = br.Exec()
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && webhooks > 0 {
+			sd.attempt(a)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: insert attempt: %w", err)
+	}
+	return nil
 }
 
 func scanAttempt(row scanner) (*hookline.Attempt, error) {

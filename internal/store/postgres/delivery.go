@@ -123,16 +123,29 @@ func (s *Store) DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, e
 }
 
 // DeliveryRetry implements store.Store. The other nodes are told of the work in
-// the same commit.
+// the same commit. The delivery is locked before it is read, and updated in
+// the same round trip: the status it had, for the slot counts, is the one
+// the update changes.
 func (s *Store) DeliveryRetry(ctx context.Context, p store.DeliveryRetryParams) (*hookline.Delivery, error) {
 	var d *hookline.Delivery
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		var err error
-		d, err = scanDelivery(tx.QueryRow(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
-			lease_token = NULL, updated_at = $1 WHERE id = $2 RETURNING `+deliveryColumns, ts(p.Now), p.ID))
+	err := s.slotTx(ctx, func(tx pgx.Tx, sd *slotDeltas) error {
+		b := &pgx.Batch{}
+		b.Queue("SELECT status FROM deliveries WHERE id = $1 FOR UPDATE", p.ID)
+		b.Queue(`UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
+			lease_token = NULL, updated_at = $1 WHERE id = $2 RETURNING `+deliveryColumns, ts(p.Now), p.ID)
+		br := tx.SendBatch(ctx, b)
+		var was string
+		err := br.QueryRow().Scan(&was)
+		if err == nil {
+			d, err = scanDelivery(br.QueryRow())
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return err
 		}
+		sd.delivery(d.ID, d.WebhookID, d.Tenant, was, d.Status)
 		return notifyTx(ctx, tx, store.TopicWork, "")
 	})
 	if err != nil {
@@ -169,18 +182,23 @@ func (s *Store) DeliveryList(ctx context.Context, p store.DeliveryListParams) ([
 	return queryAll(ctx, s.pool, "list deliveries", scanDelivery, q, args...)
 }
 
-// DeliveryCountPending implements store.Store.
+// DeliveryCountPending implements store.Store. Split by ordered, the count
+// reads the partial indexes of pending deliveries (migrations 001 and 006),
+// not the table, which "status = 'pending'" alone would scan whole: the
+// pending are a few of the deliveries the retention keeps.
 func (s *Store) DeliveryCountPending(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM deliveries WHERE status = 'pending'").Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending' AND NOT ordered)
+		+ (SELECT count(*) FROM deliveries WHERE status = 'pending' AND ordered)`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count pending: %w", interpretError(err))
 	}
 	return n, nil
 }
 
-// Purge implements store.Store. Both deletes are one transaction; deliveries go
+// Purge implements store.Store. The deletes are one transaction; deliveries go
 // with their events (ON DELETE CASCADE). Rows another node is purging are
 // skipped, not waited for, so nodes purging together neither wait nor deadlock.
+// The slot counts are trimmed and folded in the same transaction (tidySlots).
 func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 	var total int64
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -198,7 +216,7 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 			return err
 		}
 		total += tag.RowsAffected()
-		return nil
+		return tidySlots(ctx, tx, p.Before, time.Now().Add(-foldAfter), store.PageLimit(p.Limit))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: purge: %w", err)

@@ -16,18 +16,19 @@ import (
 // completeSQL applies one completion if the lease token still matches: the
 // delivery's new state, its attempt (when there is one) and the webhook's
 // success record or failure streak, in one statement. A stale completion writes
-// nothing, not even its attempt. It returns whether it applied and, after a
-// failure, the webhook's new streak, the time its streak is counted from, and
-// whether it is active ($1 status, $2 attempt number or NULL, $3 next attempt or
-// NULL, $4 HTTP status or NULL, $5 last error, $6 now, $7 delivery, $8 token, $9
-// webhook; the attempt's other columns $10 id or NULL when there is none, $11
-// event, $12 event type, $13 tenant, $14 start, $15 duration, $16 request
-// headers, $17 response headers, $18 response body).
+// nothing, not even its attempt. It returns whether it applied, the delivery's
+// tenant (for its slot counts) and, after a failure, the webhook's new streak,
+// the time its streak is counted from, and whether it is active ($1 status, $2
+// attempt number or NULL, $3 next attempt or NULL, $4 HTTP status or NULL, $5
+// last error, $6 now, $7 delivery, $8 token, $9 webhook; the attempt's other
+// columns $10 id or NULL when there is none, $11 event, $12 event type, $13
+// tenant, $14 start, $15 duration, $16 request headers, $17 response headers,
+// $18 response body).
 const completeSQL = `WITH d AS (
 	UPDATE deliveries SET status = $1, attempts = coalesce($2, attempts), next_attempt_at = $3,
 		lease_token = NULL, last_status = coalesce($4, last_status), last_error = $5, updated_at = $6
 	WHERE id = $7 AND lease_token = $8
-	RETURNING id
+	RETURNING id, tenant
 ), a AS (
 	INSERT INTO attempts (` + attemptColumns + `)
 	SELECT $10, d.id, $9, $11, $12, $13, $2, $14, $15, $4, $16, $17, $18, $5 FROM d WHERE $10::text IS NOT NULL
@@ -38,19 +39,20 @@ const completeSQL = `WITH d AS (
 	WHERE id = $9 AND $1 IN ('succeeded', 'failed') AND EXISTS (SELECT FROM d)
 	RETURNING failed_streak, coalesce(last_success_at, created_at) AS since, active
 )
-SELECT EXISTS (SELECT FROM d), w.failed_streak, w.since, w.active
+SELECT EXISTS (SELECT FROM d), (SELECT tenant FROM d), w.failed_streak, w.since, w.active
 FROM (VALUES (1)) AS one LEFT JOIN w ON true`
 
 // DeliveryComplete implements store.Store. The batch is one transaction of at most
 // three pipelined round trips: the attempts and completions; the webhooks to turn
 // off, if any; the operational events, if any. Completions are applied in
 // webhook order (keeping the batch's order within a webhook), so two nodes
-// completing batches at once lock webhooks in the same order and cannot deadlock.
+// completing batches at once lock webhooks in the same order and cannot
+// deadlock. The slot counts go with the commit (slotTx).
 func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryCompleteParams) ([]store.DeliveryCompleteResult, error) {
 	out := make([]store.DeliveryCompleteResult, len(ps))
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.slotTx(ctx, func(tx pgx.Tx, sd *slotDeltas) error {
 		clear(out)
-		return completeDeliveries(ctx, tx, ps, out)
+		return completeDeliveries(ctx, tx, sd, ps, out)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: complete deliveries: %w", err)
@@ -58,7 +60,7 @@ func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryComplet
 	return out, nil
 }
 
-func completeDeliveries(ctx context.Context, tx pgx.Tx, ps []store.DeliveryCompleteParams, out []store.DeliveryCompleteResult) error {
+func completeDeliveries(ctx context.Context, tx pgx.Tx, sd *slotDeltas, ps []store.DeliveryCompleteParams, out []store.DeliveryCompleteResult) error {
 	order := make([]int, len(ps))
 	for i := range order {
 		order[i] = i
@@ -88,11 +90,12 @@ func completeDeliveries(ctx context.Context, tx pgx.Tx, ps []store.DeliveryCompl
 		p := ps[i]
 		var (
 			applied bool
+			tenant  *string
 			streak  *int
 			since   *time.Time
 			active  *bool
 		)
-		if err := br.QueryRow().Scan(&applied, &streak, &since, &active); err != nil {
+		if err := br.QueryRow().Scan(&applied, &tenant, &streak, &since, &active); err != nil {
 			br.Close()
 			return err
 		}
@@ -100,6 +103,11 @@ func completeDeliveries(ctx context.Context, tx pgx.Tx, ps []store.DeliveryCompl
 			continue
 		}
 		out[i].Applied = true
+		// A lease is only ever held on a pending delivery.
+		sd.delivery(p.ID, p.WebhookID, *tenant, hookline.DeliveryPending, p.Status)
+		if p.Attempt != nil {
+			sd.attempt(p.Attempt)
+		}
 		disable[i] = p.DisableReason
 		rule := p.AutoDisable
 		if p.Status == hookline.DeliveryFailed && streak != nil && *active && disable[i] == "" &&
@@ -113,7 +121,7 @@ func completeDeliveries(ctx context.Context, tx pgx.Tx, ps []store.DeliveryCompl
 	if err := disableWebhooks(ctx, tx, ps, order, disable, out); err != nil {
 		return err
 	}
-	return storeOps(ctx, tx, ps, order, out)
+	return storeOps(ctx, tx, sd, ps, order, out)
 }
 
 // disableWebhooks turns off the webhooks completions asked to, in order; only the
@@ -148,7 +156,7 @@ func disableWebhooks(ctx context.Context, tx pgx.Tx, ps []store.DeliveryComplete
 
 // storeOps stores the operational events of the completions that applied: the
 // failure, and the webhook turned off. Other nodes are told of their deliveries.
-func storeOps(ctx context.Context, tx pgx.Tx, ps []store.DeliveryCompleteParams, order []int, out []store.DeliveryCompleteResult) error {
+func storeOps(ctx context.Context, tx pgx.Tx, sd *slotDeltas, ps []store.DeliveryCompleteParams, order []int, out []store.DeliveryCompleteResult) error {
 	var events []store.EventInsertParams
 	var owner []int // index in ps of each event
 	for _, i := range order {
@@ -171,7 +179,7 @@ func storeOps(ctx context.Context, tx pgx.Tx, ps []store.DeliveryCompleteParams,
 	if len(events) == 0 {
 		return nil
 	}
-	results, err := insertEvents(ctx, tx, events)
+	results, err := insertEvents(ctx, tx, sd, events)
 	if err != nil {
 		return err
 	}

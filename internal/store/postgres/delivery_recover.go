@@ -26,10 +26,12 @@ const recoverSQL = `WITH batch AS (
 )
 UPDATE deliveries d SET status = 'pending', next_attempt_at = $6, lease_token = NULL, updated_at = $6
 FROM batch WHERE d.id = batch.id
-RETURNING d.id`
+RETURNING d.id, d.tenant`
 
 // DeliveryRecover implements store.Store. Each batch is a transaction of its
-// own that tells the other nodes of the work when it commits.
+// own that tells the other nodes of the work when it commits. Every delivery
+// it returns went from p.Status to pending: the rows it locked and changed
+// matched when they were locked.
 func (s *Store) DeliveryRecover(ctx context.Context, p store.DeliveryRecoverParams) (int, error) {
 	p, err := p.Check()
 	if err != nil {
@@ -46,12 +48,18 @@ func (s *Store) DeliveryRecover(ctx context.Context, p store.DeliveryRecoverPara
 	total, after := 0, ""
 	for {
 		var ids []string
-		err := s.tx(ctx, func(tx pgx.Tx) error {
+		err := s.slotTx(ctx, func(tx pgx.Tx, sd *slotDeltas) error {
+			ids = ids[:0]
 			rows, err := tx.Query(ctx, recoverSQL, append(args, after, ts(p.Now), store.RecoverBatch)...)
 			if err != nil {
 				return err
 			}
-			if ids, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil || len(ids) == 0 {
+			var id, tenant string
+			if _, err := pgx.ForEachRow(rows, []any{&id, &tenant}, func() error {
+				ids = append(ids, id)
+				sd.delivery(id, p.WebhookID, tenant, p.Status, hookline.DeliveryPending)
+				return nil
+			}); err != nil || len(ids) == 0 {
 				return err
 			}
 			return notifyTx(ctx, tx, store.TopicWork, "")

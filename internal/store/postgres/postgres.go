@@ -41,6 +41,9 @@ type Store struct {
 	pool   *pgxpool.Pool
 	box    *secrets.Box
 	listen *pgx.ConnConfig // for the dedicated LISTEN connections
+	// slotShards is how many shards the slot counts of a (webhook, slot)
+	// are split into (slots.go).
+	slotShards int32
 
 	closeOnce sync.Once
 	closed    chan struct{} // ends every Listen
@@ -101,7 +104,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect to %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, interpretError(err))
 	}
-	return &Store{pool: pool, box: opts.Secrets, listen: listen, closed: make(chan struct{})}, nil
+	return &Store{pool: pool, box: opts.Secrets, listen: listen, slotShards: slotShards, closed: make(chan struct{})}, nil
 }
 
 // Close ends every Listen and closes the pool, waiting for connections in use.

@@ -38,7 +38,7 @@ func TestStore(t *testing.T) {
 }
 
 // newBox returns a secrets box with a random key.
-func newBox(t *testing.T) *secrets.Box {
+func newBox(t testing.TB) *secrets.Box {
 	t.Helper()
 	k := make([]byte, 32)
 	rand.Read(k)

@@ -156,7 +156,28 @@ func (s *Store) WebhookUpdate(ctx context.Context, w *hookline.Webhook) error {
 }
 
 // WebhookDelete implements store.Store. Its deliveries go with it (ON DELETE
-// CASCADE); its events stay.
+// CASCADE), and its slot counts with them; its events and attempts stay,
+// uncounted. The slots go last, in a statement that sees every transaction
+// that was counting into them: the delete waited for those that hold one of
+// the webhook's deliveries or the webhook itself (slots.go).
 func (s *Store) WebhookDelete(ctx context.Context, id string) error {
-	return s.execOne(ctx, "delete webhook", "DELETE FROM webhooks WHERE id = $1", id)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue("DELETE FROM webhooks WHERE id = $1", id)
+		b.Queue("DELETE FROM delivery_slots WHERE webhook_id = $1", id)
+		b.Queue("DELETE FROM attempt_slots WHERE webhook_id = $1", id)
+		br := tx.SendBatch(ctx, b)
+		tag, err := br.Exec()
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && tag.RowsAffected() == 0 {
+			err = store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete webhook: %w", err)
+	}
+	return nil
 }

@@ -397,6 +397,7 @@ func exerciseStats(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 			check("purged", before)
 		},
+		"ConcurrentCompletes": func(t *testing.T) { statsConcurrentCompletes(t, open) },
 		"Empty": func(t *testing.T) {
 			e := newEnv(t, open)
 			since := e.now.Add(-time.Hour)
