@@ -178,6 +178,7 @@ func (p *Portal) apiKeyList(w http.ResponseWriter, r *http.Request) {
 // healthData is the console's system page.
 type healthData struct {
 	Pending  int64
+	Retrying int64
 	Disabled []hookline.Webhook
 	Volume   chartData
 	Latency  chartData
@@ -200,6 +201,10 @@ func (p *Portal) health(w http.ResponseWriter, r *http.Request) {
 	d := &healthData{}
 	var err error
 	if d.Pending, err = p.store.DeliveryCountPending(ctx); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if d.Retrying, err = p.store.DeliveryCountRetrying(ctx); err != nil {
 		p.fail(w, r, err)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookline/hookline/internal/browsertest"
 	"github.com/hookline/hookline/internal/hooklinetest"
@@ -18,6 +19,26 @@ func TestConsoleInABrowser(t *testing.T) {
 	for _, tenant := range []string{"acme", "globex"} {
 		call(t, h, "POST", "/v1/webhooks", map[string]any{"url": rc.URL + "/" + tenant, "tenant": tenant})
 		waitStatus(t, h, publish(t, h, tenant, "order.created", map[string]any{"tenant": tenant}), "succeeded")
+	}
+	// One delivery waiting for its retry: a profile with a second attempt an
+	// hour later, and an endpoint that fails.
+	down := newReceiver(t)
+	down.status.Store(http.StatusInternalServerError)
+	if status, out := call(t, h, "POST", "/v1/profiles", map[string]any{"name": "retrying", "definition": map[string]any{"policy": map[string]any{"retry_schedule": []string{"0s", "1h"}}}}); status != http.StatusCreated {
+		t.Fatalf("create profile: %d %v", status, out)
+	}
+	call(t, h, "POST", "/v1/webhooks", map[string]any{"url": down.URL + "/initech", "tenant": "initech", "profile": "retrying", "secret": "a-raw-secret"})
+	retried := publish(t, h, "initech", "order.created", map[string]any{})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, out := call(t, h, "GET", "/v1/deliveries?event_id="+retried, nil)
+		if items, _ := out["items"].([]any); len(items) == 1 && items[0].(map[string]any)["attempts"] == float64(1) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the delivery to initech was not attempted: %v", out)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	b := browsertest.New(t)
 	must(t, b.Navigate(h.URL+"/console/"))
@@ -43,8 +64,11 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Errorf("/console/%s: %d", page, b.Status())
 		}
 	}
-	if got := text(t, b, "#queue-depth"); got != "0" {
-		t.Errorf("queue depth %q, want 0", got)
+	if got := text(t, b, "#queue-depth"); got != "1" {
+		t.Errorf("queue depth %q, want 1 (the delivery waiting for its retry)", got)
+	}
+	if got := text(t, b, "#retry-backlog"); got != "1" {
+		t.Errorf("retry backlog %q, want 1", got)
 	}
 	screenshot(t, b, "console-health")
 	must(t, b.Submit(`form[action="/console/logout"]`))

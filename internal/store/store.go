@@ -134,6 +134,9 @@ type Store interface {
 	DeliveryList(ctx context.Context, p DeliveryListParams) ([]hookline.Delivery, error)
 	// DeliveryCountPending counts pending deliveries (for metrics).
 	DeliveryCountPending(ctx context.Context) (int64, error)
+	// DeliveryCountRetrying counts the pending deliveries that have been
+	// attempted already: the retry backlog.
+	DeliveryCountRetrying(ctx context.Context) (int64, error)
 	// DeliveryRecover makes the deliveries of p.WebhookID that ended with
 	// p.Status (failed unless set) and were created in [p.Since, p.Until) (by
 	// the time of their ids, as DeliveryListParams says) pending and due at

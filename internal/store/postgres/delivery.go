@@ -195,6 +195,17 @@ func (s *Store) DeliveryCountPending(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// DeliveryCountRetrying implements store.Store, through the same partial
+// indexes as DeliveryCountPending.
+func (s *Store) DeliveryCountRetrying(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending' AND NOT ordered AND attempts > 0)
+		+ (SELECT count(*) FROM deliveries WHERE status = 'pending' AND ordered AND attempts > 0)`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count retrying: %w", interpretError(err))
+	}
+	return n, nil
+}
+
 // Purge implements store.Store. The deletes are one transaction; deliveries go
 // with their events (ON DELETE CASCADE). Rows another node is purging are
 // skipped, not waited for, so nodes purging together neither wait nor deadlock.

@@ -402,6 +402,16 @@ func (s *Store) DeliveryCountPending(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// DeliveryCountRetrying implements store.Store.
+func (s *Store) DeliveryCountRetrying(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM deliveries WHERE status = 'pending' AND attempts > 0").Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count retrying: %w", interpretError(err))
+	}
+	return n, nil
+}
+
 // Purge implements store.Store.
 func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 	var total int64

@@ -145,9 +145,18 @@ func exerciseDeliveries(t *testing.T, open func(t *testing.T) store.Store) {
 					t.Errorf("DeliveryCountPending: got %d, %v; want %d, nil", n, err, want)
 				}
 			}
+			retrying := func(want int64) {
+				t.Helper()
+				n, err := e.s.DeliveryCountRetrying(e.ctx)
+				if err != nil || n != want {
+					t.Errorf("DeliveryCountRetrying: got %d, %v; want %d, nil", n, err, want)
+				}
+			}
 			count(4)
+			retrying(0)
 			e.claim(e.now, "A", 10)
 			count(4) // leased deliveries are still pending
+			retrying(0)
 			e.complete(store.DeliveryCompleteParams{
 				DeliveryLease: store.DeliveryLease{ID: ds[0].ID, LeaseToken: "A"}, WebhookID: w.ID,
 				Attempt: attempt(ds[0], 1, 200, e.now), Status: hookline.DeliverySucceeded, Now: e.now,
@@ -157,6 +166,12 @@ func exerciseDeliveries(t *testing.T, open func(t *testing.T) store.Store) {
 				Status: hookline.DeliveryCancelled, Error: "webhook was deleted", Now: e.now,
 			})
 			count(2)
+			e.complete(store.DeliveryCompleteParams{
+				DeliveryLease: store.DeliveryLease{ID: ds[2].ID, LeaseToken: "A"}, WebhookID: w.ID,
+				Attempt: attempt(ds[2], 1, 500, e.now), Status: hookline.DeliveryPending, NextAttemptAt: e.now.Add(time.Minute), Now: e.now,
+			})
+			count(2)
+			retrying(1) // attempted once, due again
 		},
 		"GetList": func(t *testing.T) {
 			e := newEnv(t, open)
