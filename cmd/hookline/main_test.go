@@ -153,7 +153,8 @@ func TestReadmeWalkThrough(t *testing.T) {
 	listen := find(`hookline listen --addr (\S+) --secret (\S+)`)
 	readmeListenAddr, secret := listen[1], listen[2]
 	authName, authValue, _ := strings.Cut(find(`KEY="([^"]+)"`)[1], ": ")
-	posts := regexp.MustCompile(`(?s)curl -s -X POST http://127\.0\.0\.1:8080(\S+) -H "\$KEY" -d '([^']*)'`).FindAllStringSubmatch(sec, -1)
+	typeName, typeValue, _ := strings.Cut(find(`JSON="([^"]+)"`)[1], ": ")
+	posts := regexp.MustCompile(`(?s)curl -s -X POST http://127\.0\.0\.1:8080(\S+) -H "\$KEY" -H "\$JSON" -d '([^']*)'`).FindAllStringSubmatch(sec, -1)
 	if len(posts) != 2 || posts[0][1] != "/v1/webhooks" || posts[1][1] != "/v1/events" {
 		t.Fatalf("README walk-through: want a POST to /v1/webhooks then to /v1/events, got %q", posts)
 	}
@@ -175,7 +176,8 @@ func TestReadmeWalkThrough(t *testing.T) {
 		t.Fatalf("hookline listen did not start: %s", listenOut.String())
 	}
 
-	// curl -s -X … -H "$KEY" -d '…' sends the body as-is, form-encoded by its label.
+	// curl -s -X … -H "$KEY" -H "$JSON" -d '…' sends the body as-is, with the
+	// Content-Type of $JSON (without it, curl -d would label it form-encoded).
 	curl := func(method, path, body string) (int, string) {
 		t.Helper()
 		var rd io.Reader
@@ -188,7 +190,7 @@ func TestReadmeWalkThrough(t *testing.T) {
 		}
 		req.Header.Set(authName, authValue)
 		if body != "" {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set(typeName, typeValue)
 		}
 		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 		if err != nil {

@@ -36,6 +36,9 @@ func call(t *testing.T, method, url, header, key string, in any) (int, http.Head
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if key != "" {
 		req.Header.Set(header, key)
 	}

@@ -88,11 +88,11 @@ func (h *handler) apiKeyCreate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, apiKeyCreated{APIKey: k, Key: secret})
+	writeCreated(w, apiKeyCreated{APIKey: k, Key: secret}, "api-keys", k.ID)
 }
 
 func (h *handler) apiKeyList(w http.ResponseWriter, r *http.Request) {
-	lp, err := listParams(r)
+	lp, err := listParams(r, idCursor(hookline.PrefixAPIKey))
 	if err != nil {
 		h.error(w, r, err)
 		return

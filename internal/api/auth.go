@@ -114,7 +114,7 @@ func (h *handler) lookupKey(ctx context.Context, secret string) (*hookline.APIKe
 		return nil, err
 	}
 	if installed {
-		h.log.Warn("HOOKLINE_ADMIN_KEY was not in the database (deleted?); stored it again as an admin key")
+		h.log.Warn("HOOKLINE_ADMIN_KEY was not in the database (deleted?); stored it again as an admin key", "request_id", requestIDFrom(ctx))
 	}
 	return h.keys.get(ctx, hash)
 }

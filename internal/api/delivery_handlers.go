@@ -8,7 +8,7 @@ import (
 )
 
 func (h *handler) deliveryList(w http.ResponseWriter, r *http.Request) {
-	lp, err := listParams(r)
+	lp, err := listParams(r, idCursor(hookline.PrefixDelivery))
 	if err != nil {
 		h.error(w, r, err)
 		return

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -17,9 +18,10 @@ func (h *handler) batchBodyLimit() int64 {
 	return max(10<<20, h.cfg.MaxPayloadBytes+64<<10)
 }
 
-// batchInput is the body of POST /v1/events/batch.
+// batchInput is the body of POST /v1/events/batch. Each event is decoded on
+// its own (readBatch), so that an error names its place: events[3].timestamp.
 type batchInput struct {
-	Events []eventInput `json:"events"`
+	Events []json.RawMessage `json:"events"`
 }
 
 // batchAccepted is the 202 answer to a batch: one result per event, in order.
@@ -41,11 +43,10 @@ type batchResult struct {
 // limit costs one token per event (selfLimited), or one for a batch refused as a
 // whole by readBatch.
 func (h *handler) eventPublishBatch(w http.ResponseWriter, r *http.Request) {
-	var in batchInput
-	readErr := h.readBatch(w, r, &in)
+	events, readErr := h.readBatch(w, r)
 	cost := 1
 	if readErr == nil {
-		cost = len(in.Events)
+		cost = len(events)
 	}
 	if err := h.rateLimit(r.Context(), apiKey(r), cost); err != nil {
 		h.error(w, r, err)
@@ -56,11 +57,11 @@ func (h *handler) eventPublishBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	out := batchAccepted{Results: make([]batchResult, len(in.Events))}
+	out := batchAccepted{Results: make([]batchResult, len(events))}
 	var ps []delivery.PublishParams
 	var at []int // at[k] is the batch index of ps[k]
-	for i := range in.Events {
-		p, err := h.publishParams(r, &in.Events[i], "")
+	for i := range events {
+		p, err := h.publishParams(r, &events[i], "")
 		if err != nil {
 			prob := problemOf(err)
 			if prob.Status >= http.StatusInternalServerError {
@@ -89,20 +90,28 @@ func (h *handler) eventPublishBatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, out)
 }
 
-// readBatch decodes a batch and checks what applies to it as a whole.
-func (h *handler) readBatch(w http.ResponseWriter, r *http.Request, in *batchInput) error {
+// readBatch decodes a batch's events and checks what applies to it as a
+// whole.
+func (h *handler) readBatch(w http.ResponseWriter, r *http.Request) ([]eventInput, error) {
 	if r.Header.Get("Idempotency-Key") != "" {
-		return errStatus(http.StatusBadRequest, "bad-request",
+		return nil, errStatus(http.StatusBadRequest, "bad-request",
 			"a batch does not take the Idempotency-Key header: give each event its own id instead")
 	}
-	if err := decode(w, r, in, h.batchBodyLimit()); err != nil {
-		return err
+	var in batchInput
+	if err := decode(w, r, &in, h.batchBodyLimit()); err != nil {
+		return nil, err
 	}
 	switch n := len(in.Events); {
 	case n == 0:
-		return errField(http.StatusBadRequest, "events", fmt.Sprintf("is required: send 1 to %d events", maxBatchEvents))
+		return nil, errField(http.StatusBadRequest, "events", fmt.Sprintf("is required: send 1 to %d events", maxBatchEvents))
 	case n > maxBatchEvents:
-		return errField(http.StatusBadRequest, "events", fmt.Sprintf("%d events, more than the %d a batch may hold", n, maxBatchEvents))
+		return nil, errField(http.StatusBadRequest, "events", fmt.Sprintf("%d events, more than the %d a batch may hold", n, maxBatchEvents))
 	}
-	return nil
+	events := make([]eventInput, len(in.Events))
+	for i, raw := range in.Events {
+		if err := decodeItem(raw, &events[i], fmt.Sprintf("events[%d]", i)); err != nil {
+			return nil, err
+		}
+	}
+	return events, nil
 }

@@ -19,7 +19,7 @@ type eventInput struct {
 	Data      json.RawMessage `json:"data"`
 	Tenant    string          `json:"tenant"`
 	ID        string          `json:"id"`
-	Timestamp *time.Time      `json:"timestamp"`
+	Timestamp *timeInput      `json:"timestamp"`
 }
 
 // eventAccepted is the 202 answer to a publish.
@@ -124,7 +124,7 @@ func accepted(res store.EventInsertResult) eventAccepted {
 }
 
 func (h *handler) eventList(w http.ResponseWriter, r *http.Request) {
-	lp, err := listParams(r)
+	lp, err := listParams(r, idCursor(hookline.PrefixEvent))
 	if err != nil {
 		h.error(w, r, err)
 		return

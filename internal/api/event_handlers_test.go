@@ -100,7 +100,7 @@ func TestPublishDeliversDataByteForByte(t *testing.T) {
 		{"no type", obj{"data": obj{}}, 422, "type"},
 		{"bad type", obj{"type": "invoice paid", "data": obj{}}, 422, "type"},
 		{"no data", obj{"type": "invoice.paid"}, 422, "data"},
-		{"bad timestamp", obj{"type": "invoice.paid", "data": obj{}, "timestamp": "yesterday"}, 400, ""},
+		{"bad timestamp", obj{"type": "invoice.paid", "data": obj{}, "timestamp": "yesterday"}, 400, "timestamp"},
 		{"unknown field", obj{"type": "invoice.paid", "data": obj{}, "event": "x"}, 400, "event"},
 	}
 	for _, tt := range invalid {
@@ -359,4 +359,46 @@ func TestEventListAndGet(t *testing.T) {
 	rc.waitFor(t, "/two", 2) // ids[1] and ids[3]
 	fx.do(t, "GET", "/v1/events/evt_nope", fx.admin, nil).problem(t, http.StatusNotFound, "")
 	fx.do(t, "GET", "/v1/events?limit=5000", fx.admin, nil).problem(t, http.StatusBadRequest, "limit")
+}
+
+// A timestamp that is not RFC 3339 is refused naming the field (with its
+// place in a batch) and the format, never in Go's own words.
+func TestBadTimestampNamesFieldAndFormat(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	fx.do(t, "POST", "/v1/keyspaces", fx.admin, obj{"name": "formulr", "prefix": "frm", "permissions": []any{"a"}}).must(t, http.StatusCreated)
+	event := func(ts any) obj { return obj{"type": "a.b", "data": obj{}, "timestamp": ts} }
+	tests := []struct {
+		name  string
+		path  string
+		body  obj
+		field string
+	}{
+		{"a word", "/v1/events", event("yesterday"), "timestamp"},
+		{"no time zone", "/v1/events", event("2024-05-01T12:00:00"), "timestamp"},
+		{"a date only", "/v1/events", event("2024-05-01"), "timestamp"},
+		{"Unix seconds", "/v1/events", event(1714564800), "timestamp"},
+		{"an object", "/v1/events", event(obj{}), "timestamp"},
+		{"fourth event of a batch", "/v1/events/batch",
+			obj{"events": []obj{event("2024-05-01T12:00:00Z"), event(nil), event("2024-05-01T12:00:00.5+02:00"), event("01/05/2024")}},
+			"events[3].timestamp"},
+		{"a key's expiry", "/v1/keyspaces/formulr/keys", obj{"tenant": "acme", "name": "k", "permissions": []any{"a"}, "expires_at": "tomorrow"},
+			"expires_at"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := fx.do(t, "POST", tt.path, fx.admin, tt.body)
+			r.problem(t, http.StatusBadRequest, tt.field)
+			d := r.str("detail")
+			if !strings.Contains(d, "RFC 3339") || !strings.Contains(d, "2024-05-01T12:00:00Z") {
+				t.Errorf("detail %q does not state the format (RFC 3339, with an example)", d)
+			}
+			if strings.Contains(d, "2006") || strings.Contains(d, "parsing time") {
+				t.Errorf("detail %q shows Go's time layout", d)
+			}
+		})
+	}
+	if n := fx.countEvents(t); n != 0 {
+		t.Errorf("got %d events stored, want none", n)
+	}
 }

@@ -76,11 +76,11 @@ func (h *handler) eventTypeCreate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, t)
+	writeCreated(w, t, "event-types", t.Name)
 }
 
 func (h *handler) eventTypeList(w http.ResponseWriter, r *http.Request) {
-	lp, err := listParams(r)
+	lp, err := listParams(r, func(c string) bool { return hookline.ValidateEventType("cursor", c) == nil })
 	if err != nil {
 		h.error(w, r, err)
 		return

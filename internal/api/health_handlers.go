@@ -19,7 +19,7 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := h.store.Ping(ctx); err != nil {
-		h.log.Warn(msgNotReady, "err", err)
+		h.log.Warn(msgNotReady, "err", err, "request_id", requestID(r))
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "storage": "unreachable"})
 		return
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
 )
 
 // maxHeaderBytes bounds a request's header block; larger gets 431.
@@ -81,9 +83,12 @@ func (c problemConn) Write(b []byte) (int, error) {
 	}
 	// The body repeats the status line, then ": reason" when there is one.
 	detail := strings.TrimPrefix(string(text), strconv.Itoa(code)+" ")
-	body, _ := json.Marshal(problem{Type: "urn:hookline:problem:" + protocolKind(code), Title: http.StatusText(code), Status: code, Detail: detail})
+	// No request was read: the answer gets an id of its own, like every other.
+	id := hookline.NewID(requestIDPrefix)
+	body, _ := json.Marshal(problem{Type: "urn:hookline:problem:" + protocolKind(code), Title: http.StatusText(code), Status: code, Detail: detail,
+		Instance: problemInstance(id)})
 	answer := "HTTP/1.1 " + string(statusLine) + "\r\nContent-Type: application/problem+json\r\nContent-Length: " +
-		strconv.Itoa(len(body)+1) + "\r\nConnection: close\r\n\r\n" + string(body) + "\n"
+		strconv.Itoa(len(body)+1) + "\r\nRequest-Id: " + id + "\r\nConnection: close\r\n\r\n" + string(body) + "\n"
 	if _, err := c.Conn.Write([]byte(answer)); err != nil {
 		return 0, err
 	}
@@ -117,7 +122,8 @@ func canonicalPaths(next http.Handler) http.Handler {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		_ = json.NewEncoder(w).Encode(problem{Type: "urn:hookline:problem:moved", Title: http.StatusText(http.StatusTemporaryRedirect),
-			Status: http.StatusTemporaryRedirect, Detail: "the path is not in canonical form; the same request to " + u.RequestURI() + " is what was meant"})
+			Status: http.StatusTemporaryRedirect, Detail: "the path is not in canonical form; the same request to " + u.RequestURI() + " is what was meant",
+			Instance: problemInstance(requestID(r))})
 	})
 }
 

@@ -117,7 +117,7 @@ func (h *handler) keyspaceCreate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, ks)
+	writeCreated(w, ks, "keyspaces", ks.Name)
 }
 
 // keyspacePatch changes what is sent of a stored key space: description,
@@ -204,7 +204,7 @@ type keyInput struct {
 	Resources   []string            `json:"resources"`
 	Meta        map[string]string   `json:"meta"`
 	RateLimit   *keyspace.RateLimit `json:"rate_limit"`
-	ExpiresAt   *time.Time          `json:"expires_at"`
+	ExpiresAt   *timeInput          `json:"expires_at"`
 }
 
 // issuedKey is a key's record with the key itself: the answer that creates
@@ -236,14 +236,14 @@ func (h *handler) keyCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	secret, k, err := h.ring.Issue(r.Context(), ks, keyring.IssueParams{
 		Tenant: tenant, Name: in.Name, Permissions: in.Permissions, Resources: in.Resources,
-		Meta: in.Meta, RateLimit: in.RateLimit, ExpiresAt: in.ExpiresAt,
+		Meta: in.Meta, RateLimit: in.RateLimit, ExpiresAt: in.ExpiresAt.timePtr(),
 	})
 	if err != nil {
 		h.error(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, issuedKey{Key: k, Secret: secret})
+	writeCreated(w, issuedKey{Key: k, Secret: secret}, "keyspaces", ks.Name, "keys", k.ID)
 }
 
 func (h *handler) keyList(w http.ResponseWriter, r *http.Request) {
@@ -252,7 +252,7 @@ func (h *handler) keyList(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	lp, err := listParams(r)
+	lp, err := listParams(r, idCursor(keyring.PrefixKey))
 	if err != nil {
 		h.error(w, r, err)
 		return
@@ -328,7 +328,7 @@ func (h *handler) keyRoll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, map[string]any{"key": issuedKey{Key: k, Secret: secret}, "previous": old})
+	writeCreated(w, map[string]any{"key": issuedKey{Key: k, Secret: secret}, "previous": old}, "keyspaces", ks.Name, "keys", k.ID)
 }
 
 // verifyInput is the body of POST /v1/keys/verify.

@@ -304,6 +304,8 @@ var oaBodies = map[string]string{
 	"POST /v1/api-keys":              "APIKeyCreate",
 	"POST /v1/webhooks/{id}/test":    "",
 	"POST /v1/deliveries/{id}/retry": "",
+	"POST /v1/webhooks/{id}/recover": "WebhookRecover",
+	"POST /v1/events/{id}/replay":    "EventReplay",
 
 	"POST /v1/webhooks/{id}/rotate-secret": "WebhookRotateSecret",
 	"POST /v1/profiles":                    "ProfileCreate",
@@ -323,6 +325,7 @@ var oaBodies = map[string]string{
 // (requestBody.required false); every other body is required.
 var oaOptionalBodies = map[string]bool{
 	"POST /v1/webhooks/{id}/rotate-secret":     true,
+	"POST /v1/events/{id}/replay":              true,
 	"POST /v1/keyspaces/{name}/keys/{id}/roll": true,
 }
 
@@ -627,6 +630,9 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		{"EventBatchAccepted", batchAccepted{}, &batchAccepted{}},
 		{"EventBatchResult", batchResult{}, &batchResult{}},
 		{"DeliverySummary", deliverySummary{}, &deliverySummary{}},
+		{"Recovery", recovered{}, &recovered{}},
+		{"EventReplayed", eventReplayed{}, &eventReplayed{}},
+		{"ReplaySkip", webhooks.ReplaySkip{}, &webhooks.ReplaySkip{}},
 		{"EventType", hookline.EventType{}, &hookline.EventType{}},
 		{"APIKey", hookline.APIKey{}, &hookline.APIKey{}},
 		{"APIKeyCreated", apiKeyCreated{APIKey: &hookline.APIKey{}}, &apiKeyCreated{}},
@@ -706,6 +712,8 @@ func TestOpenAPIRequestSchemasMatchInputs(t *testing.T) {
 		{"EventTypeUpdate", reflect.TypeFor[eventTypeInput]()},
 		{"APIKeyCreate", reflect.TypeFor[apiKeyInput]()},
 		{"WebhookRotateSecret", reflect.TypeFor[rotateInput]()},
+		{"WebhookRecover", reflect.TypeFor[recoverInput]()},
+		{"EventReplay", reflect.TypeFor[replayInput]()},
 		{"ProfileCreate", reflect.TypeFor[profileInput]()},
 		{"ProfileUpdate", reflect.TypeFor[profileInput]()},
 		{"ProfileDefinition", reflect.TypeFor[profile.Definition]()},

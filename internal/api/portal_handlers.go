@@ -81,7 +81,7 @@ func (h *handler) portalSessionCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, portalSessionView{PortalSession: s, URL: h.baseURL(r) + portal.LoginPath(token)})
+	writeCreated(w, portalSessionView{PortalSession: s, URL: h.baseURL(r) + portal.LoginPath(token)}, "portal-sessions", s.ID)
 }
 
 // baseURL is the server's public URL (--public-url), or its URL as the

@@ -5,20 +5,24 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-// problem is an RFC 9457 problem document.
+// problem is an RFC 9457 problem document. Its instance names the
+// occurrence: urn:hookline:request:<the answer's Request-Id> (withRequestID).
 type problem struct {
-	Type   string       `json:"type"`
-	Title  string       `json:"title"`
-	Status int          `json:"status"`
-	Detail string       `json:"detail,omitempty"`
-	Errors []fieldError `json:"errors,omitempty"`
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Errors   []fieldError `json:"errors,omitempty"`
 	// RetryAfter accompanies 429 and 503, in seconds.
 	RetryAfter int `json:"retry_after,omitempty"`
 }
@@ -69,22 +73,24 @@ const statusClientClosed = 499
 // is logged, never shown.
 func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemOf(err)
+	id := requestID(r)
 	switch {
 	case p.Status < 500:
 		// The client's doing (a bad body, a body that could not be read, a
 		// missing scope): worth seeing when debugging a client, not an error.
-		h.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", p.Status, "detail", p.Detail)
+		h.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", p.Status, "detail", p.Detail, "request_id", id)
 	case r.Context().Err() != nil || errors.Is(err, context.Canceled):
 		// The client gave up (its timeout, a closed connection) and what
 		// failed after that failed for it: not the server's error.
 		p = problem{Type: "urn:hookline:problem:client-closed", Title: "Client Closed Request", Status: statusClientClosed,
 			Detail: "the client went away before the answer"}
-		h.log.Debug("client went away", "method", r.Method, "path", r.URL.Path, "err", err)
+		h.log.Debug("client went away", "method", r.Method, "path", r.URL.Path, "err", err, "request_id", id)
 	case errors.Is(err, hookline.ErrUnavailable):
-		h.log.Error(msgUnavailable, "method", r.Method, "path", r.URL.Path, "err", err)
+		h.log.Error(msgUnavailable, "method", r.Method, "path", r.URL.Path, "err", err, "request_id", id)
 	default:
-		h.log.Error(msgFailed, "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+		h.log.Error(msgFailed, "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err, "request_id", id)
 	}
+	p.Instance = problemInstance(id)
 	if p.Status == http.StatusUnauthorized {
 		// RFC 9110 §15.5.2: a 401 must carry a challenge.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hookline"`)
@@ -147,4 +153,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeCreated answers 201 with v, the object created, and Location, the path
+// where it lives: /v1/ and the segments given, each escaped.
+func writeCreated(w http.ResponseWriter, v any, segments ...string) {
+	for i, s := range segments {
+		segments[i] = url.PathEscape(s)
+	}
+	w.Header().Set("Location", "/v1/"+strings.Join(segments, "/"))
+	writeJSON(w, http.StatusCreated, v)
 }

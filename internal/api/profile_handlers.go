@@ -175,7 +175,7 @@ func (h *handler) profileCreate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, v)
+	writeCreated(w, v, "profiles", v.Name)
 }
 
 func (h *handler) profileUpdate(w http.ResponseWriter, r *http.Request) {

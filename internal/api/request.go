@@ -9,9 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -70,8 +73,11 @@ func decodeError(err error) error {
 		return errStatus(http.StatusBadRequest, "bad-request", fmt.Sprintf("request body is not valid JSON (at byte %d): %v", se.Offset, se))
 	case errors.As(err, &te):
 		field := te.Field
-		if field == "" {
+		switch {
+		case field == "":
 			return errStatus(http.StatusBadRequest, "bad-request", "request body must be a JSON object")
+		case te.Type == reflect.TypeFor[timeInput]():
+			return errField(http.StatusBadRequest, field, "must be a date-time in RFC 3339 format, such as 2024-05-01T12:00:00Z")
 		}
 		return errField(http.StatusBadRequest, field, fmt.Sprintf("must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -85,6 +91,47 @@ func decodeError(err error) error {
 		return err
 	}
 	return errStatus(http.StatusBadRequest, "bad-request", "request body: "+err.Error())
+}
+
+// decodeItem decodes raw, an element of an array of a request body that
+// decode has read, into v as decode would, naming the field at fault from the
+// element's place at (such as events[3].timestamp).
+func decodeItem(raw json.RawMessage, v any, at string) error {
+	err := strictUnmarshal(raw, v)
+	if err == nil {
+		return nil
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field == "" {
+		return errField(http.StatusBadRequest, at, "must be an object, not "+te.Value)
+	}
+	err = decodeError(err)
+	var he *httpError
+	if errors.As(err, &he) && he.field != "" {
+		return errField(he.status, at+"."+he.field, he.message)
+	}
+	return err
+}
+
+// timeInput is a date-time of a request body, in RFC 3339. One that is not is
+// refused naming its field and that format (decodeError), where time.Time's
+// own error would show Go's layout string.
+type timeInput struct{ time.Time }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *timeInput) UnmarshalJSON(b []byte) error {
+	if err := t.Time.UnmarshalJSON(b); err != nil {
+		return &json.UnmarshalTypeError{Value: "date-time", Type: reflect.TypeFor[timeInput]()}
+	}
+	return nil
+}
+
+// timePtr returns the time of t, nil if t is.
+func (t *timeInput) timePtr() *time.Time {
+	if t == nil {
+		return nil
+	}
+	return &t.Time
 }
 
 func jsonKind(goKind string) string {
@@ -103,9 +150,15 @@ func jsonKind(goKind string) string {
 	return goKind
 }
 
-// listParams reads ?limit= and ?cursor=.
-func listParams(r *http.Request) (store.ListParams, error) {
+// listParams reads ?limit= and ?cursor=. validCursor says whether a cursor is
+// the key of an item the list could hold (idCursor, for lists of IDs): a
+// cursor that is not is refused, rather than read as a place past the end,
+// which would end an iteration early without a word.
+func listParams(r *http.Request, validCursor func(string) bool) (store.ListParams, error) {
 	p := store.ListParams{Limit: 50, Cursor: r.URL.Query().Get("cursor")}
+	if p.Cursor != "" && !validCursor(p.Cursor) {
+		return p, errField(http.StatusBadRequest, "cursor", "is not a cursor of this list; pass the next_cursor of the page before, unchanged")
+	}
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
@@ -114,4 +167,9 @@ func listParams(r *http.Request) (store.ListParams, error) {
 		p.Limit = n
 	}
 	return p, nil
+}
+
+// idCursor is the cursor check of a list of IDs made with prefix.
+func idCursor(prefix string) func(string) bool {
+	return func(c string) bool { return hookline.ValidID(prefix, c) }
 }

@@ -31,11 +31,13 @@ var routes = []route{
 	{"POST /v1/webhooks/{id}/rotate-secret", hookline.ScopeWebhooksWrite, (*handler).webhookRotateSecret},
 	{"POST /v1/webhooks/{id}/test", hookline.ScopeWebhooksWrite, (*handler).webhookTest},
 	{"GET /v1/webhooks/{id}/logs", hookline.ScopeDeliveriesRead, (*handler).webhookLogs},
+	{"POST /v1/webhooks/{id}/recover", hookline.ScopeDeliveriesWrite, (*handler).webhookRecover},
 
 	{"POST /v1/events", hookline.ScopeEventsWrite, (*handler).eventPublish},
 	{"POST /v1/events/batch", hookline.ScopeEventsWrite, (*handler).eventPublishBatch},
 	{"GET /v1/events", hookline.ScopeEventsRead, (*handler).eventList},
 	{"GET /v1/events/{id}", hookline.ScopeEventsRead, (*handler).eventGet},
+	{"POST /v1/events/{id}/replay", hookline.ScopeDeliveriesWrite, (*handler).eventReplay},
 
 	{"GET /v1/deliveries", hookline.ScopeDeliveriesRead, (*handler).deliveryList},
 	{"GET /v1/deliveries/{id}", hookline.ScopeDeliveriesRead, (*handler).deliveryGet},
@@ -79,3 +81,22 @@ var routes = []route{
 // because what a request costs is only known once its body is read (a batch:
 // one token per event). wrap takes one token per request for every other route.
 var selfLimited = map[string]bool{"POST /v1/events/batch": true}
+
+// queryParams are the query parameters each route takes; a route not listed
+// takes none. wrap refuses any other with 400 naming it, as the body decoder
+// refuses unknown fields, and a test holds openapi.json to this list.
+var queryParams = map[string][]string{
+	"POST /v1/webhooks":                    {"include_secret"},
+	"GET /v1/webhooks":                     {"tenant", "include_secret", "limit", "cursor"},
+	"GET /v1/webhooks/{id}":                {"include_secret"},
+	"PUT /v1/webhooks/{id}":                {"include_secret"},
+	"PATCH /v1/webhooks/{id}":              {"include_secret"},
+	"POST /v1/webhooks/{id}/rotate-secret": {"include_secret"},
+	"GET /v1/webhooks/{id}/logs":           {"limit", "cursor"},
+	"GET /v1/events":                       {"tenant", "type", "limit", "cursor"},
+	"GET /v1/deliveries":                   {"webhook_id", "event_id", "status", "tenant", "limit", "cursor"},
+	"GET /v1/event-types":                  {"limit", "cursor"},
+	"GET /v1/keyspaces/{name}/keys":        {"tenant", "limit", "cursor"},
+	"DELETE /v1/portal-sessions":           {"tenant"},
+	"GET /v1/api-keys":                     {"tenant", "limit", "cursor"},
+}

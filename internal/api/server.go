@@ -116,7 +116,7 @@ func New(o Options) http.Handler {
 		}
 		h.error(w, r, errStatus(http.StatusNotFound, "not-found", fmt.Sprintf("no route %s %s; see /docs", r.Method, r.URL.Path)))
 	})
-	return writeDeadline(o.Config.WriteTimeout, canonicalPaths(mux))
+	return withRequestID(writeDeadline(o.Config.WriteTimeout, canonicalPaths(mux)))
 }
 
 // allowedMethods returns the methods the routes table serves at r's path. The
@@ -133,15 +133,16 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 }
 
 // wrap adds, around one route: panic recovery, metrics, authentication, the
-// key's rate limit (one token, unless the route takes it itself) and the scope
-// check.
+// key's rate limit (one token, unless the route takes it itself), the scope
+// check, and the check of the request's form (checkRequest: the query
+// parameters the route takes, a JSON body).
 func (h *handler) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if v := recover(); v != nil {
-				h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()), "request_id", requestID(r))
 				if !sw.wrote {
 					h.error(sw, r, fmt.Errorf("panic: %v", v))
 				}
@@ -154,6 +155,10 @@ func (h *handler) wrap(rt route) http.Handler {
 			}
 		}()
 		if rt.scope == "" {
+			if err := checkRequest(r, queryParams[rt.pattern]); err != nil {
+				h.error(sw, r, err)
+				return
+			}
 			rt.handle(h, sw, r)
 			return
 		}
@@ -170,6 +175,10 @@ func (h *handler) wrap(rt route) http.Handler {
 		}
 		if !key.Allows(rt.scope) {
 			h.error(sw, r, errStatus(http.StatusForbidden, "forbidden", fmt.Sprintf("this API key lacks the %q scope", rt.scope)))
+			return
+		}
+		if err := checkRequest(r, queryParams[rt.pattern]); err != nil {
+			h.error(sw, r, err)
 			return
 		}
 		rt.handle(h, sw, r.WithContext(context.WithValue(r.Context(), keyContext{}, key)))

@@ -315,6 +315,9 @@ func (r response) problem(t *testing.T, status int, field string) {
 	if detail == "" {
 		t.Errorf("problem has no detail: %s", r.raw)
 	}
+	if id := r.header.Get("Request-Id"); id == "" || r.str("instance") != "urn:hookline:request:"+id {
+		t.Errorf("got instance %q and Request-Id %q, want urn:hookline:request:<the Request-Id>", r.str("instance"), id)
+	}
 	if field == "" {
 		return
 	}

@@ -67,7 +67,7 @@ func (h *handler) webhookCreate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, webhookView(wh, r, true))
+	writeCreated(w, webhookView(wh, r, true), "webhooks", wh.ID)
 }
 
 // webhookFor loads the webhook of the path, hidden if the key may not see it.
@@ -92,7 +92,7 @@ func (h *handler) webhookGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) webhookList(w http.ResponseWriter, r *http.Request) {
-	lp, err := listParams(r)
+	lp, err := listParams(r, idCursor(hookline.PrefixWebhook))
 	if err != nil {
 		h.error(w, r, err)
 		return
@@ -180,9 +180,11 @@ type logItem struct {
 	ResponseBody    string            `json:"response_body,omitempty"`
 }
 
+// logEntry is attempt a as the log and a test send show it, its time to the
+// millisecond, as stored.
 func logEntry(a *hookline.Attempt) logItem {
 	return logItem{
-		ID: a.ID, Timestamp: a.StartedAt.UTC().Format(time.RFC3339Nano), Event: a.EventType, EventID: a.EventID,
+		ID: a.ID, Timestamp: a.StartedAt.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano), Event: a.EventType, EventID: a.EventID,
 		DeliveryID: a.DeliveryID, HTTPStatus: a.StatusCode, ResponseTimeMS: a.DurationMS, RetryCount: a.RetryCount(),
 		Success: a.Error == "" && a.StatusCode >= 200 && a.StatusCode < 300, Error: a.Error,
 		RequestHeaders: a.RequestHeaders, ResponseHeaders: a.ResponseHeaders, ResponseBody: a.ResponseBody,
@@ -190,7 +192,7 @@ func logEntry(a *hookline.Attempt) logItem {
 }
 
 func (h *handler) webhookLogs(w http.ResponseWriter, r *http.Request) {
-	lp, err := listParams(r)
+	lp, err := listParams(r, idCursor(hookline.PrefixAttempt))
 	if err != nil {
 		h.error(w, r, err)
 		return

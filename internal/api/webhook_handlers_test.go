@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -288,4 +289,49 @@ func TestWebhookTestAndLogs(t *testing.T) {
 	}
 	fx.do(t, "POST", "/v1/webhooks/wh_nope/test", fx.admin, nil).problem(t, http.StatusNotFound, "")
 	fx.do(t, "GET", "/v1/webhooks/wh_nope/logs", fx.admin, nil).problem(t, http.StatusNotFound, "")
+}
+
+// A test send is one truth: its event_id leads to the event it sent, for the
+// keys that may see the webhook and no others, and its answer is the log's
+// entry for it, timestamp included (the millisecond the store keeps).
+func TestWebhookTestSendLeadsSomewhere(t *testing.T) {
+	onEachDriver(t, func(t *testing.T, setup setupFunc) {
+		fx := setup(t)
+		rc := fx.receiver()
+		_, acme := fx.createKey(t, obj{"name": "acme", "tenant": "acme", "scopes": []string{"webhooks:write", "events:read", "deliveries:read"}})
+		_, globex := fx.createKey(t, obj{"name": "globex", "tenant": "globex", "scopes": []string{"events:read"}})
+		id := fx.createWebhook(t, acme, obj{"url": rc.url + "/t"}).str("id")
+
+		sent := fx.do(t, "POST", "/v1/webhooks/"+id+"/test", acme, nil).must(t, http.StatusOK)
+		env := decodeEnvelope(t, rc.requests("/t")[0].body)
+		ev := fx.do(t, "GET", "/v1/events/"+sent.str("event_id"), acme, nil).must(t, http.StatusOK)
+		if ev.str("id") != env.ID || ev.str("type") != "webhook.test" || ev.str("tenant") != "acme" || !bytes.Equal(compactJSON(t, ev.body["data"]), env.Data) {
+			t.Errorf("GET /v1/events/{the test's event_id}: got %s, want the event sent, %s", ev.raw, rc.requests("/t")[0].body)
+		}
+		if ds, ok := ev.body["deliveries"].([]any); !ok || len(ds) != 0 {
+			t.Errorf("the test event's deliveries: got %v, want [] (a test send is no delivery)", ev.body["deliveries"])
+		}
+		fx.do(t, "GET", "/v1/events/"+sent.str("event_id"), globex, nil).problem(t, http.StatusNotFound, "")
+
+		logs := fx.do(t, "GET", "/v1/webhooks/"+id+"/logs", acme, nil).must(t, http.StatusOK).items()
+		if len(logs) != 1 {
+			t.Fatalf("log: got %d entries, want 1", len(logs))
+		}
+		if got, want := fmt.Sprint(logs[0]), fmt.Sprint(sent.body); got != want {
+			t.Errorf("one attempt, two answers:\n the test answered %s\n      the log shows %s", want, got)
+		}
+		if ts, err := time.Parse(time.RFC3339Nano, sent.str("timestamp")); err != nil || !ts.Equal(ts.Truncate(time.Millisecond)) {
+			t.Errorf("test answer's timestamp %q: got %v, want a time to the millisecond", sent.str("timestamp"), err)
+		}
+	})
+}
+
+// compactJSON is v encoded, for comparing a decoded answer with raw JSON.
+func compactJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // One rule for everything secret about a webhook: a key sees the signing
@@ -121,4 +123,50 @@ func TestProfileCredentialHeaders(t *testing.T) {
 	if r := fx.do(t, "GET", "/v1/profiles/withcred", fx.admin, nil).must(t, http.StatusOK); !strings.Contains(string(r.raw), "product-wide-credential") {
 		t.Errorf("an admin key reads %s, want the header whole (admins edit profiles)", r.raw)
 	}
+}
+
+// previous_secret is shown, to an admin key that asks, only while it signs:
+// once its grace period is over, neither it nor previous_secret_expires_at is
+// in any answer, and the document says so rather than that it stays.
+func TestWebhookPreviousSecretEndsWithItsGrace(t *testing.T) {
+	onEachDriver(t, func(t *testing.T, setup setupFunc) {
+		fx := setup(t)
+		created := fx.createWebhook(t, fx.admin, obj{"url": discard})
+		id, first := created.str("id"), created.str("secret")
+		fx.do(t, "POST", "/v1/webhooks/"+id+"/rotate-secret", fx.admin, obj{"grace_period": "1h"}).must(t, http.StatusOK)
+		g := fx.do(t, "GET", "/v1/webhooks/"+id+"?include_secret=true", fx.admin, nil).must(t, http.StatusOK)
+		if g.str("previous_secret") != first || g.str("previous_secret_expires_at") == "" {
+			t.Fatalf("during the grace period: got %s, want previous_secret and its expiry", g.raw)
+		}
+
+		// The grace period ends: its end moves to a second ago.
+		ctx := context.Background()
+		wh, err := fx.store.WebhookGet(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended := time.Now().UTC().Add(-time.Second).Truncate(time.Millisecond)
+		wh.PreviousSecretUntil = &ended
+		if err := fx.store.WebhookUpdate(ctx, wh); err != nil {
+			t.Fatal(err)
+		}
+		answers := map[string]response{
+			"GET":  fx.do(t, "GET", "/v1/webhooks/"+id+"?include_secret=true", fx.admin, nil).must(t, http.StatusOK),
+			"list": fx.do(t, "GET", "/v1/webhooks?include_secret=true", fx.admin, nil).must(t, http.StatusOK),
+		}
+		for name, r := range answers {
+			if strings.Contains(string(r.raw), "previous_secret") {
+				t.Errorf("%s after the grace period: got %s, want no previous_secret nor its expiry", name, r.raw)
+			}
+		}
+
+		doc := fx.do(t, "GET", "/openapi.json", "", nil).must(t, http.StatusOK)
+		props := doc.body["components"].(map[string]any)["schemas"].(map[string]any)["Webhook"].(map[string]any)["properties"].(map[string]any)
+		for _, f := range []string{"previous_secret", "previous_secret_expires_at"} {
+			desc, _ := props[f].(map[string]any)["description"].(string)
+			if strings.Contains(desc, "stays") || strings.Contains(desc, "until the next rotation") {
+				t.Errorf("openapi.json, Webhook.%s: %q says it outlives its grace period; the API drops it then", f, desc)
+			}
+		}
+	})
 }

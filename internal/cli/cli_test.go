@@ -333,6 +333,7 @@ func TestAdminKeyRecovers(t *testing.T) {
 	for _, key := range keys {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+rs.addr+"/v1/api-keys", strings.NewReader(`{"name":"new","scopes":["admin"]}`))
 		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
 		if err != nil {
 			t.Fatal(err)

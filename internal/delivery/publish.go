@@ -152,10 +152,12 @@ type TestEvent struct {
 }
 
 // Test sends a test event to wh now, synchronously, records the attempt in
-// the webhook's logs and returns it. It works on inactive webhooks too, so a
-// fixed endpoint can be checked before it is turned back on. Test sends have
-// their own small bound, apart from the workers and the webhook's limit: over
-// it, Test returns ErrTestBusy at once and sends nothing.
+// the webhook's logs and returns it as stored. The event is stored first, as
+// an event of wh's tenant with no delivery, so that the attempt's event id
+// leads to what was sent. It works on inactive webhooks too, so a fixed
+// endpoint can be checked before it is turned back on. Test sends have their
+// own small bound, apart from the workers and the webhook's limit: over it,
+// Test returns ErrTestBusy at once and sends nothing.
 func (e *Engine) Test(ctx context.Context, wh *hookline.Webhook, te TestEvent) (*hookline.Attempt, error) {
 	if !e.testSlots.take(wh.ID) {
 		return nil, ErrTestBusy
@@ -171,10 +173,14 @@ func (e *Engine) Test(ctx context.Context, wh *hookline.Webhook, te TestEvent) (
 	if te.Data == nil {
 		te.Data = prof.TestData()
 	}
-	now := e.o.Now()
+	// One time, at the precision stored: the answer shows what the log will.
+	now := e.o.Now().UTC().Truncate(time.Millisecond)
 	ev := &hookline.Event{
 		ID: hookline.NewID(hookline.PrefixEvent), Tenant: wh.Tenant, Type: te.Type,
-		Data: te.Data, Timestamp: now.UTC().Truncate(time.Millisecond), CreatedAt: now,
+		Data: te.Data, Timestamp: now, CreatedAt: now,
+	}
+	if _, err := e.o.Store.EventInsert(ctx, []store.EventInsertParams{{Event: ev}}); err != nil {
+		return nil, fmt.Errorf("delivery: store test event: %w", err)
 	}
 	a := &hookline.Attempt{
 		ID: hookline.NewID(hookline.PrefixAttempt), WebhookID: wh.ID, EventID: ev.ID,

@@ -2,6 +2,7 @@ package hookline
 
 import (
 	"crypto/rand"
+	"strings"
 	"sync"
 	"time"
 )
@@ -65,6 +66,22 @@ func NewIDAt(prefix string, t time.Time) string {
 	b := timeBytes(t.UnixMilli())
 	_, _ = rand.Read(b[6:])
 	return prefix + encodeBase32(b)
+}
+
+// ValidID reports whether s is an ID that NewID could make with prefix: the
+// prefix, then 26 characters of the lower-case alphabet, the first of which
+// holds only 3 bits. A cursor or filter that is not one cannot name anything.
+func ValidID(prefix, s string) bool {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok || len(rest) != 26 || rest[0] > '7' {
+		return false
+	}
+	for i := range len(rest) {
+		if strings.IndexByte(crockford, rest[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // timeBytes returns 16 bytes whose first 6 hold ms, big-endian.

@@ -27,3 +27,34 @@ func TestIDAtBoundsIDsByTime(t *testing.T) {
 		}
 	}
 }
+
+func TestValidID(t *testing.T) {
+	t.Parallel()
+	good := NewID(PrefixWebhook)
+	tests := []struct {
+		name string
+		id   string
+		want bool
+	}{
+		{"made by NewID", good, true},
+		{"lowest", PrefixWebhook + "00000000000000000000000000", true},
+		{"highest", PrefixWebhook + "7zzzzzzzzzzzzzzzzzzzzzzzzz", true},
+		{"another noun's prefix", PrefixEvent + good[len(PrefixWebhook):], false},
+		{"no prefix", good[len(PrefixWebhook):], false},
+		{"empty", "", false},
+		{"garbage", "not-a-cursor", false},
+		{"one character short", good[:len(good)-1], false},
+		{"one character more", good + "0", false},
+		{"upper case", PrefixWebhook + "0123456789ABCDEFGHJKMNPQRS", false},
+		{"letter outside the alphabet", PrefixWebhook + "0000000000000000000000000u", false},
+		{"more than 128 bits", PrefixWebhook + "80000000000000000000000000", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := ValidID(PrefixWebhook, tt.id); got != tt.want {
+				t.Errorf("ValidID(%q, %q): got %v, want %v", PrefixWebhook, tt.id, got, tt.want)
+			}
+		})
+	}
+}

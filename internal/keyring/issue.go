@@ -24,8 +24,8 @@ type IssueParams struct {
 	ExpiresAt *time.Time
 }
 
-// prefixKey is the ID prefix of keys of key spaces.
-const prefixKey = "key_"
+// PrefixKey is the ID prefix of keys of key spaces.
+const PrefixKey = "key_"
 
 // Issue makes a key of ks for p.Tenant and returns it with the record
 // stored: the key itself appears only here.
@@ -36,7 +36,7 @@ func (r *Ring) Issue(ctx context.Context, ks *keyspace.Keyspace, p IssueParams) 
 	}
 	now := r.now().UTC().Truncate(time.Millisecond)
 	k := &keyspace.Key{
-		ID: hookline.NewID(prefixKey), Keyspace: ks.Name, Tenant: p.Tenant, Name: p.Name,
+		ID: hookline.NewID(PrefixKey), Keyspace: ks.Name, Tenant: p.Tenant, Name: p.Name,
 		Permissions: perms, Resources: p.Resources, Meta: p.Meta, RateLimit: p.RateLimit, CreatedAt: now,
 	}
 	if err := k.Validate(); err != nil {

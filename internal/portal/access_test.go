@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookline/hookline/internal/hooklinetest"
 )
@@ -203,5 +204,23 @@ func TestConsoleAccess(t *testing.T) {
 	}
 	if status, _, _ := v.do("GET", "/console/health", nil); status != http.StatusUnauthorized {
 		t.Errorf("the console after signing out: %d", status)
+	}
+}
+
+// A recovery window that starts in the future is a form error, not a
+// server error.
+func TestPortalRecoverFutureSince(t *testing.T) {
+	h := hooklinetest.Start(t, hooklinetest.Options{})
+	_, wh := call(t, h, "POST", "/v1/webhooks", map[string]any{"url": "https://acme.example/hooks", "tenant": "acme"})
+	id := wh["id"].(string)
+	_, link := session(t, h, map[string]any{"tenant": "acme", "capabilities": []string{"retry"}})
+	v := newVisitor(t, h)
+	v.signIn(link)
+	future := time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04")
+	if status, _, body := v.do("GET", "/portal/webhooks/"+id+"/recover?since="+future, nil); status != http.StatusBadRequest || !strings.Contains(body, "must be in the past") {
+		t.Errorf("count since the future: %d, want 400 saying why", status)
+	}
+	if status, _, _ := v.post("/portal/webhooks/"+id+"/recover", url.Values{"since": {future}}); status != http.StatusBadRequest {
+		t.Errorf("recover since the future: %d, want 400", status)
 	}
 }

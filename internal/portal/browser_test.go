@@ -24,6 +24,9 @@ func call(t testing.TB, h *hooklinetest.Server, method, path string, in any) (in
 	}
 	req, _ := http.NewRequest(method, h.URL+path, body)
 	req.Header.Set("Authorization", "Bearer "+h.Admin)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	res, err := h.Client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)

@@ -445,7 +445,14 @@ func (p *Portal) webhookRecoverConfirm(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusBadRequest, "recover", pg)
 		return
 	}
-	n, err := p.webhooks.Recover(r.Context(), wh, since, time.Time{}, true)
+	n, err := p.webhooks.Recover(r.Context(), wh, webhooks.RecoverParams{Since: since, DryRun: true})
+	var ve *hookline.ValidationError
+	if errors.As(err, &ve) {
+		pg.Error = ve.Message
+		pg.Data = &recoverData{Webhook: wh, Since: raw, Count: -1}
+		p.render(w, r, http.StatusBadRequest, "recover", pg)
+		return
+	}
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -464,7 +471,17 @@ func (p *Portal) webhookRecover(w http.ResponseWriter, r *http.Request) {
 		p.webhookRecoverConfirm(w, r)
 		return
 	}
-	n, err := p.webhooks.Recover(r.Context(), wh, since, time.Time{}, false)
+	n, err := p.webhooks.Recover(r.Context(), wh, webhooks.RecoverParams{Since: since})
+	var ve *hookline.ValidationError
+	if errors.As(err, &ve) {
+		p.webhookRecoverConfirm(w, r) // says what is wrong
+		return
+	}
+	if errors.Is(err, webhooks.ErrDisabled) {
+		pg := page{Title: "recover", Nav: "webhooks", Error: word(r, "recover_disabled"), Data: &recoverData{Webhook: wh, Since: r.FormValue("since"), Count: -1}}
+		p.render(w, r, http.StatusConflict, "recover", pg)
+		return
+	}
 	if err != nil {
 		p.fail(w, r, err)
 		return

@@ -387,18 +387,3 @@ func (s *Service) Retry(ctx context.Context, d *hookline.Delivery) (*hookline.De
 	s.engine.Notify()
 	return d, nil
 }
-
-// Recover retries the failed deliveries of wh created in [since, until)
-// (until zero: now) and says how many; with dryRun it only counts them.
-func (s *Service) Recover(ctx context.Context, wh *hookline.Webhook, since, until time.Time, dryRun bool) (int, error) {
-	n, err := s.store.DeliveryRecover(ctx, store.DeliveryRecoverParams{
-		WebhookID: wh.ID, Since: since, Until: until, DryRun: dryRun, Now: s.stamp(),
-	})
-	if err != nil {
-		return 0, err
-	}
-	if !dryRun && n > 0 {
-		s.engine.Notify()
-	}
-	return n, nil
-}
