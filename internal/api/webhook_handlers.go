@@ -186,7 +186,7 @@ func logEntry(a *hookline.Attempt) logItem {
 	return logItem{
 		ID: a.ID, Timestamp: a.StartedAt.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano), Event: a.EventType, EventID: a.EventID,
 		DeliveryID: a.DeliveryID, HTTPStatus: a.StatusCode, ResponseTimeMS: a.DurationMS, RetryCount: a.RetryCount(),
-		Success: a.Error == "" && a.StatusCode >= 200 && a.StatusCode < 300, Error: a.Error,
+		Success: a.Succeeded(), Error: a.Error,
 		RequestHeaders: a.RequestHeaders, ResponseHeaders: a.ResponseHeaders, ResponseBody: a.ResponseBody,
 	}
 }

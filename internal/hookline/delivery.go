@@ -56,6 +56,12 @@ type Attempt struct {
 	Error           string            `json:"error,omitempty"`
 }
 
+// Succeeded reports whether the endpoint accepted the attempt: an answer
+// with a 2xx status and no error.
+func (a *Attempt) Succeeded() bool {
+	return a.Error == "" && a.StatusCode >= 200 && a.StatusCode <= 299
+}
+
 // RetryCount is how many attempts came before this one (the delivery-log field).
 func (a *Attempt) RetryCount() int {
 	if a.Number <= 1 {

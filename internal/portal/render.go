@@ -114,10 +114,12 @@ var funcs = template.FuncMap{
 	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"percent": percent,
 	"add":     func(a, b int) int { return a + b },
-	"attempt": func(p page, a any, body string) map[string]any { return map[string]any{"P": p, "A": a, "Body": body} },
-	"sorted":  sortedKeys,
-	"query":   query,
-	"inList":  func(list []string, s string) bool { return slices.Contains(list, s) },
+	"attempt": func(p page, a hookline.Attempt, body string) map[string]any {
+		return map[string]any{"P": p, "A": &a, "Body": body}
+	},
+	"sorted": sortedKeys,
+	"query":  query,
+	"inList": func(list []string, s string) bool { return slices.Contains(list, s) },
 }
 
 // percent is part of total as a whole percentage, or "–" of nothing.

@@ -126,7 +126,7 @@ func (sd *slotDeltas) attempt(a *hookline.Attempt) {
 		d = &attemptDelta{tenant: a.Tenant}
 		sd.attempts[k] = d
 	}
-	if a.Error == "" && a.StatusCode >= 200 && a.StatusCode <= 299 {
+	if a.Succeeded() {
 		d.succeeded++
 	} else {
 		d.failed++

@@ -113,7 +113,7 @@ func (sd *slotDeltas) attempt(a *hookline.Attempt) {
 		sd.attempts[k] = d
 	}
 	d.tenant = a.Tenant
-	if a.Error == "" && a.StatusCode >= 200 && a.StatusCode <= 299 {
+	if a.Succeeded() {
 		d.succeeded++
 	} else {
 		d.failed++
