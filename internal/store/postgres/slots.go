@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store"
 )
 
 // Slots are the counts per webhook, 2^15 ms of id time and shard that stats
@@ -25,29 +26,8 @@ import (
 // that two transactions of one shard lock them in the same order and cannot
 // deadlock: a transaction locks no other row after them.
 
-// slotChars is how many characters of an id's time make its slot: 3 bits,
-// then 5 per character, of the 48-bit millisecond clock, so 33 bits and a
-// slot of 2^15 ms. slotShards is how many rows each (webhook, slot) may have.
-const (
-	slotChars  = 7
-	slotMS     = 1 << 15
-	slotShards = 8
-)
-
-// slotOf returns the slot of an id: the characters after its prefix's "_".
-func slotOf(id string) string {
-	i := strings.IndexByte(id, '_') + 1
-	if len(id) < i+slotChars {
-		return id[i:]
-	}
-	return id[i : i+slotChars]
-}
-
-// slotAt returns the slot of the ids made at ms (a multiple of slotMS for a
-// slot's first).
-func slotAt(ms int64) string {
-	return slotOf(hookline.IDAt("", time.UnixMilli(ms)))
-}
+// slotShards is how many rows each (webhook, slot) may have.
+const slotShards = 8
 
 // slotKey names a (webhook, slot) of a slots table.
 type slotKey struct{ webhook, slot string }
@@ -101,7 +81,7 @@ func (sd *slotDeltas) delivery(id, webhook, tenant, from, to string) {
 	if sd.deliveries == nil {
 		sd.deliveries = map[slotKey]*deliveryDelta{}
 	}
-	k := slotKey{webhook, slotOf(id)}
+	k := slotKey{webhook, store.SlotOf(id)}
 	d := sd.deliveries[k]
 	if d == nil {
 		d = &deliveryDelta{tenant: tenant}
@@ -120,7 +100,7 @@ func (sd *slotDeltas) attempt(a *hookline.Attempt) {
 	if sd.attempts == nil {
 		sd.attempts = map[slotKey]*attemptDelta{}
 	}
-	k := slotKey{a.WebhookID, slotOf(a.ID)}
+	k := slotKey{a.WebhookID, store.SlotOf(a.ID)}
 	d := sd.attempts[k]
 	if d == nil {
 		d = &attemptDelta{tenant: a.Tenant}
@@ -284,12 +264,12 @@ ON CONFLICT (webhook_id, slot, shard) DO UPDATE SET succeeded = t.succeeded + EX
 // each, in one round trip.
 func tidySlots(ctx context.Context, tx pgx.Tx, before, foldBefore time.Time, limit int) error {
 	b := &pgx.Batch{}
-	first := slotAt(before.UnixMilli())
+	first := store.SlotAt(before.UnixMilli())
 	for _, table := range []string{"delivery_slots", "attempt_slots"} {
 		b.Queue(fmt.Sprintf(trimSlotsSQL, table), first, limit)
 	}
 	// Before the slot that holds foldBefore: those that ended by then.
-	fold := slotAt(foldBefore.UnixMilli())
+	fold := store.SlotAt(foldBefore.UnixMilli())
 	b.Queue(foldDeliverySlotsSQL, fold, limit)
 	b.Queue(foldAttemptSlotsSQL, fold, limit)
 	return tx.SendBatch(ctx, b).Close()

@@ -173,11 +173,10 @@ func TestSlotsOfOneShard(t *testing.T) {
 		whs = append(whs, w)
 	}
 	// Four slots of each webhook, one delivery (and so one event) a row.
-	const slotMS = 1 << 15
-	first := time.UnixMilli(now.Add(-time.Hour).UnixMilli() &^ (slotMS - 1))
+	first := time.UnixMilli(now.Add(-time.Hour).UnixMilli() &^ (store.SlotMS - 1))
 	var ps []store.EventInsertParams
 	for i := range 400 {
-		at := first.Add(time.Duration(i%4)*slotMS*time.Millisecond + time.Duration(i)*10*time.Millisecond)
+		at := first.Add(time.Duration(i%4)*store.SlotMS*time.Millisecond + time.Duration(i)*10*time.Millisecond)
 		w := whs[i/4%2]
 		ev := &hookline.Event{ID: hookline.NewIDAt(hookline.PrefixEvent, at), Tenant: w.Tenant, Type: "order.created",
 			Data: []byte(`{}`), Timestamp: at, CreatedAt: at}

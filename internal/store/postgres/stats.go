@@ -31,45 +31,16 @@ func (ps *params) add(v any) string {
 	return "$" + strconv.Itoa(len(*ps))
 }
 
-// statsRange is a part of a stats window within one bucket: its whole slots
-// [lo, hi), counted in a slots table, or the ids made in [lo, hi), read from
-// the rows. lo and hi are Unix milliseconds, multiples of slotMS for slots.
-type statsRange struct {
-	bucket int
-	slots  bool
-	lo, hi int64
-}
-
-// planStats cuts w into the ranges that add up to each bucket.
-func planStats(w store.StatsWindow) (slots, rows []statsRange) {
-	for i := range w.Buckets {
-		lo, hi := w.Bound(i), w.Bound(i+1)
-		first, last := (lo+slotMS-1)&^(slotMS-1), hi&^(slotMS-1) // the bucket's whole slots
-		if first >= last {
-			rows = append(rows, statsRange{i, false, lo, hi})
-			continue
-		}
-		slots = append(slots, statsRange{i, true, first, last})
-		if lo < first {
-			rows = append(rows, statsRange{i, false, lo, first})
-		}
-		if last < hi {
-			rows = append(rows, statsRange{i, false, last, hi})
-		}
-	}
-	return slots, rows
-}
-
 // rangesOf returns "unnest(…) AS r(b, lo, hi)": rs, their bounds as slots
 // or as ids of prefix.
-func rangesOf(ps *params, rs []statsRange, prefix string) string {
+func rangesOf(ps *params, rs []store.StatsRange, prefix string) string {
 	bs, los, his := make([]int32, len(rs)), make([]string, len(rs)), make([]string, len(rs))
 	for i, r := range rs {
-		bs[i] = int32(r.bucket)
-		if r.slots {
-			los[i], his[i] = slotAt(r.lo), slotAt(r.hi)
+		bs[i] = int32(r.Bucket)
+		if r.Slots {
+			los[i], his[i] = store.SlotAt(r.Lo), store.SlotAt(r.Hi)
 		} else {
-			los[i], his[i] = hookline.IDAt(prefix, time.UnixMilli(r.lo)), hookline.IDAt(prefix, time.UnixMilli(r.hi))
+			los[i], his[i] = hookline.IDAt(prefix, time.UnixMilli(r.Lo)), hookline.IDAt(prefix, time.UnixMilli(r.Hi))
 		}
 	}
 	return "unnest(" + ps.add(bs) + "::int[], " + ps.add(los) + "::text[], " + ps.add(his) + "::text[]) AS r(b, lo, hi)"
@@ -81,7 +52,7 @@ func rangesOf(ps *params, rs []statsRange, prefix string) string {
 // and rowSQL return the aggregates of one range r, of a slots table and of
 // the rows; a bucket may have up to three rows of results to add up.
 func statsQuery(w store.StatsWindow, prefix string, slotSQL, rowSQL func(ps *params) string) (string, params) {
-	slots, rows := planStats(w)
+	slots, rows := store.PlanStats(w)
 	var ps params
 	q := "SELECT r.b, x.* FROM " + rangesOf(&ps, slots, prefix) + " CROSS JOIN LATERAL (" + slotSQL(&ps) + ") x"
 	return q + " UNION ALL SELECT r.b, x.* FROM " + rangesOf(&ps, rows, prefix) + " CROSS JOIN LATERAL (" + rowSQL(&ps) + ") x", ps
@@ -238,9 +209,9 @@ func (s *Store) WebhookHealth(ctx context.Context, ids []string, since time.Time
 		return out, nil
 	}
 	from := max(since.UnixMilli(), 0)
-	first := (from + slotMS - 1) &^ (slotMS - 1)
+	first := (from + store.SlotMS - 1) &^ (store.SlotMS - 1)
 	rows, err := s.pool.Query(ctx, webhookHealthSQL, pgx.QueryExecModeCacheDescribe, ids, hookline.IDAt(hookline.PrefixAttempt, time.UnixMilli(from)),
-		hookline.IDAt(hookline.PrefixAttempt, time.UnixMilli(first)), slotAt(first))
+		hookline.IDAt(hookline.PrefixAttempt, time.UnixMilli(first)), store.SlotAt(first))
 	if err != nil {
 		return nil, fmt.Errorf("store: webhook health: %w", interpretError(err))
 	}

@@ -437,7 +437,7 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 		// counted).
 		for _, table := range []string{"delivery_slots", "attempt_slots"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE (webhook_id, slot) IN (
-				SELECT webhook_id, slot FROM `+table+` WHERE slot < ? LIMIT ?)`, slotAt(ms(p.Before)), store.PageLimit(p.Limit)); err != nil {
+				SELECT webhook_id, slot FROM `+table+` WHERE slot < ? LIMIT ?)`, store.SlotAt(ms(p.Before)), store.PageLimit(p.Limit)); err != nil {
 				return err
 			}
 		}

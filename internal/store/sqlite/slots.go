@@ -5,38 +5,15 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store"
 )
 
 // Slots are the counts per webhook and 2^15 ms of id time that stats add up
 // (migration 012). A write transaction gathers what it changes in slotDeltas
 // and writes each slot once, just before it commits: a batch of a hundred
 // deliveries of one webhook costs a statement or two, not a hundred.
-
-// slotChars is how many characters of an id's time make its slot: 3 bits,
-// then 5 per character, of the 48-bit millisecond clock, so 33 bits and a
-// slot of 2^15 ms.
-const (
-	slotChars = 7
-	slotMS    = 1 << 15
-)
-
-// slotOf returns the slot of an id: the characters after its prefix's "_".
-func slotOf(id string) string {
-	i := strings.IndexByte(id, '_') + 1
-	if len(id) < i+slotChars {
-		return id[i:]
-	}
-	return id[i : i+slotChars]
-}
-
-// slotAt returns the slot of the ids made at ms (a multiple of slotMS for a
-// slot's first).
-func slotAt(ms int64) string {
-	return slotOf(hookline.IDAt("", fromMS(ms)))
-}
 
 // slotKey names a row of a slots table.
 type slotKey struct{ webhook, slot string }
@@ -85,7 +62,7 @@ func (sd *slotDeltas) delivery(id, webhook, tenant, from, to string) {
 	if sd.deliveries == nil {
 		sd.deliveries = map[slotKey]*deliveryDelta{}
 	}
-	k := slotKey{webhook, slotOf(id)}
+	k := slotKey{webhook, store.SlotOf(id)}
 	d := sd.deliveries[k]
 	if d == nil {
 		d = &deliveryDelta{}
@@ -106,7 +83,7 @@ func (sd *slotDeltas) attempt(a *hookline.Attempt) {
 	if sd.attempts == nil {
 		sd.attempts = map[slotKey]*attemptDelta{}
 	}
-	k := slotKey{a.WebhookID, slotOf(a.ID)}
+	k := slotKey{a.WebhookID, store.SlotOf(a.ID)}
 	d := sd.attempts[k]
 	if d == nil {
 		d = &attemptDelta{}

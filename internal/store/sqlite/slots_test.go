@@ -132,22 +132,22 @@ func readSlots(t *testing.T, s *Store) map[string]string {
 func TestSlotOf(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	first := at.UnixMilli() &^ (slotMS - 1)
+	first := at.UnixMilli() &^ (store.SlotMS - 1)
 	cases := []struct {
 		name string
 		id   string
 		want string
 	}{
-		{"first millisecond of a slot", hookline.NewIDAt(hookline.PrefixDelivery, time.UnixMilli(first)), slotAt(first)},
-		{"last millisecond of a slot", hookline.NewIDAt(hookline.PrefixAttempt, time.UnixMilli(first+slotMS-1)), slotAt(first)},
-		{"first of the next", hookline.NewIDAt(hookline.PrefixDelivery, time.UnixMilli(first+slotMS)), slotAt(first + slotMS)},
+		{"first millisecond of a slot", hookline.NewIDAt(hookline.PrefixDelivery, time.UnixMilli(first)), store.SlotAt(first)},
+		{"last millisecond of a slot", hookline.NewIDAt(hookline.PrefixAttempt, time.UnixMilli(first+store.SlotMS-1)), store.SlotAt(first)},
+		{"first of the next", hookline.NewIDAt(hookline.PrefixDelivery, time.UnixMilli(first+store.SlotMS)), store.SlotAt(first + store.SlotMS)},
 	}
 	for _, c := range cases {
-		if got := slotOf(c.id); got != c.want || len(got) != slotChars {
+		if got := store.SlotOf(c.id); got != c.want || len(got) != store.SlotChars {
 			t.Errorf("slotOf %s (%s): got %q, want %q", c.name, c.id, got, c.want)
 		}
 	}
-	if slotAt(first) >= slotAt(first+slotMS) || slotAt(first) != slotAt(first+slotMS-1) {
-		t.Errorf("slotAt: %q, %q, %q: want one slot of %d ms, ordered", slotAt(first), slotAt(first+slotMS-1), slotAt(first+slotMS), slotMS)
+	if store.SlotAt(first) >= store.SlotAt(first+store.SlotMS) || store.SlotAt(first) != store.SlotAt(first+store.SlotMS-1) {
+		t.Errorf("slotAt: %q, %q, %q: want one slot of %d ms, ordered", store.SlotAt(first), store.SlotAt(first+store.SlotMS-1), store.SlotAt(first+store.SlotMS), store.SlotMS)
 	}
 }

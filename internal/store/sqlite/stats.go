@@ -18,45 +18,16 @@ import (
 // attemptSucceeded is true (1) for an attempt with no error and a 2xx status.
 const attemptSucceeded = "(a.error = '' AND a.status_code BETWEEN 200 AND 299)"
 
-// statsRange is a part of a stats window within one bucket: its whole slots
-// [lo, hi), counted in a slots table, or the ids made in [lo, hi), read from
-// the rows. lo and hi are Unix milliseconds, multiples of slotMS for slots.
-type statsRange struct {
-	bucket int
-	slots  bool
-	lo, hi int64
-}
-
-// planStats cuts w into the ranges that add up to each bucket.
-func planStats(w store.StatsWindow) (slots, rows []statsRange) {
-	for i := range w.Buckets {
-		lo, hi := w.Bound(i), w.Bound(i+1)
-		first, last := (lo+slotMS-1)&^(slotMS-1), hi&^(slotMS-1) // the bucket's whole slots
-		if first >= last {
-			rows = append(rows, statsRange{i, false, lo, hi})
-			continue
-		}
-		slots = append(slots, statsRange{i, true, first, last})
-		if lo < first {
-			rows = append(rows, statsRange{i, false, lo, first})
-		}
-		if last < hi {
-			rows = append(rows, statsRange{i, false, last, hi})
-		}
-	}
-	return slots, rows
-}
-
 // rangesCTE returns "r(b, lo, hi) AS (VALUES …)" for rs, the bounds as slots
 // or as ids of prefix, and appends its arguments to args.
-func rangesCTE(rs []statsRange, prefix string, args []any) (string, []any) {
+func rangesCTE(rs []store.StatsRange, prefix string, args []any) (string, []any) {
 	vals := make([]string, len(rs))
 	for i, r := range rs {
 		vals[i] = "(?, ?, ?)"
-		if r.slots {
-			args = append(args, r.bucket, slotAt(r.lo), slotAt(r.hi))
+		if r.Slots {
+			args = append(args, r.Bucket, store.SlotAt(r.Lo), store.SlotAt(r.Hi))
 		} else {
-			args = append(args, r.bucket, hookline.IDAt(prefix, fromMS(r.lo)), hookline.IDAt(prefix, fromMS(r.hi)))
+			args = append(args, r.Bucket, hookline.IDAt(prefix, fromMS(r.Lo)), hookline.IDAt(prefix, fromMS(r.Hi)))
 		}
 	}
 	return "r(b, lo, hi) AS (VALUES " + strings.Join(vals, ", ") + ")", args
@@ -68,11 +39,11 @@ func rangesCTE(rs []statsRange, prefix string, args []any) (string, []any) {
 // CROSS JOIN keeps r, a few dozen ranges, the outer loop: one index seek per
 // range.
 func statsQuery(w store.StatsWindow, prefix string, slotSQL, rowSQL func(args []any) (string, []any)) (string, []any) {
-	slots, rows := planStats(w)
+	slots, rows := store.PlanStats(w)
 	var arms []string
 	var args []any
 	for _, part := range []struct {
-		rs  []statsRange
+		rs  []store.StatsRange
 		sql func(args []any) (string, []any)
 	}{{slots, slotSQL}, {rows, rowSQL}} {
 		if len(part.rs) == 0 {
@@ -228,7 +199,7 @@ func (s *Store) WebhookHealth(ctx context.Context, ids []string, since time.Time
 		return out, nil
 	}
 	from := max(ms(since), 0)
-	first := (from + slotMS - 1) &^ (slotMS - 1)
+	first := (from + store.SlotMS - 1) &^ (store.SlotMS - 1)
 	// One read transaction: both queries see the same rows.
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -269,7 +240,7 @@ func (s *Store) WebhookHealth(ctx context.Context, ids []string, since time.Time
 			SELECT a.webhook_id, `+attemptSucceeded+`, NOT `+attemptSucceeded+` FROM attempts a
 			WHERE a.webhook_id IN (SELECT value FROM json_each(?1)) AND a.id >= ?3 AND a.id < ?4)
 		GROUP BY webhook_id`,
-		list, slotAt(first), hookline.IDAt(hookline.PrefixAttempt, fromMS(from)), hookline.IDAt(hookline.PrefixAttempt, fromMS(first)))
+		list, store.SlotAt(first), hookline.IDAt(hookline.PrefixAttempt, fromMS(from)), hookline.IDAt(hookline.PrefixAttempt, fromMS(first)))
 	if err != nil {
 		return nil, fmt.Errorf("store: webhook health: %w", interpretError(err))
 	}
