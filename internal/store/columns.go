@@ -44,10 +44,14 @@ func DecodeJSON[T any](s string) T {
 	return v
 }
 
+// MaxPageLimit is the most rows a list reads at once: the API's largest
+// page, 1000 items, and one more that tells whether another page follows.
+const MaxPageLimit = 1001
+
 // PageLimit is the number of rows a list returns for a requested limit: 1 to
-// 1000, 100 when out of range (the API validates limits before).
+// MaxPageLimit, 100 when out of range (the API validates limits before).
 func PageLimit(n int) int {
-	if n <= 0 || n > 1000 {
+	if n <= 0 || n > MaxPageLimit {
 		return 100
 	}
 	return n

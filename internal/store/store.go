@@ -43,12 +43,14 @@ type Store interface {
 	WebhookCreate(ctx context.Context, p WebhookCreateParams) error
 	// WebhookGet returns one webhook with its secret in clear, or ErrNotFound.
 	WebhookGet(ctx context.Context, id string) (*hookline.Webhook, error)
-	// WebhookList returns webhooks newest first, one page after the cursor.
+	// WebhookList returns webhooks newest first, a page at a time
+	// (ListParams, keyed by id); an empty page when none is left.
 	WebhookList(ctx context.Context, p WebhookListParams) ([]hookline.Webhook, error)
 	// WebhookListActive returns every active webhook of a tenant, for fan-out.
 	WebhookListActive(ctx context.Context, tenant string) ([]hookline.Webhook, error)
 	// TenantList lists the tenants that have webhooks, by name, a page at a
-	// time (Cursor: the last tenant of the page before).
+	// time (ListParams, keyed by tenant: Cursor the last tenant of the page
+	// before, Before the first of the page after).
 	TenantList(ctx context.Context, p ListParams) ([]TenantSummary, error)
 	// WebhookUpdate replaces the user-editable fields (URL, description, events,
 	// secret and previous secret with its expiry, active, profile, headers,
@@ -76,7 +78,8 @@ type Store interface {
 	EventInsert(ctx context.Context, p []EventInsertParams) ([]EventInsertResult, error)
 	// EventGet returns one event, or ErrNotFound.
 	EventGet(ctx context.Context, id string) (*hookline.Event, error)
-	// EventList returns events newest first, one page after the cursor.
+	// EventList returns events newest first, a page at a time (ListParams,
+	// keyed by id); an empty page when none is left.
 	EventList(ctx context.Context, p EventListParams) ([]hookline.Event, error)
 
 	// DeliveryClaim reserves up to Limit due pending deliveries for the caller until
@@ -130,7 +133,8 @@ type Store interface {
 	DeliveryRetry(ctx context.Context, p DeliveryRetryParams) (*hookline.Delivery, error)
 	// DeliveryGet returns one delivery, or ErrNotFound.
 	DeliveryGet(ctx context.Context, id string) (*hookline.Delivery, error)
-	// DeliveryList returns deliveries newest first, one page after the cursor.
+	// DeliveryList returns deliveries newest first, a page at a time
+	// (ListParams, keyed by id); an empty page when none is left.
 	DeliveryList(ctx context.Context, p DeliveryListParams) ([]hookline.Delivery, error)
 	// DeliveryCountPending counts pending deliveries (for metrics).
 	DeliveryCountPending(ctx context.Context) (int64, error)
@@ -176,7 +180,8 @@ type Store interface {
 
 	// AttemptInsert records an attempt made outside a delivery (a webhook test).
 	AttemptInsert(ctx context.Context, a *hookline.Attempt) error
-	// AttemptList returns attempts newest first, filtered by webhook or delivery.
+	// AttemptList returns attempts newest first, filtered by webhook, delivery
+	// or time, a page at a time (ListParams, keyed by id).
 	AttemptList(ctx context.Context, p AttemptListParams) ([]hookline.Attempt, error)
 
 	// ProfileCreate stores a profile created through the API; ErrConflict if the
@@ -196,7 +201,8 @@ type Store interface {
 	EventTypeCreate(ctx context.Context, t *hookline.EventType) error
 	// EventTypeGet returns one entry, or ErrNotFound.
 	EventTypeGet(ctx context.Context, name string) (*hookline.EventType, error)
-	// EventTypeList returns entries by name, one page after the cursor (a name).
+	// EventTypeList returns entries by name, a page at a time (ListParams,
+	// keyed by name).
 	EventTypeList(ctx context.Context, p ListParams) ([]hookline.EventType, error)
 	// EventTypeUpdate replaces description, example and schema; ErrNotFound.
 	EventTypeUpdate(ctx context.Context, t *hookline.EventType) error
@@ -228,8 +234,8 @@ type Store interface {
 	KeyGet(ctx context.Context, id string) (*keyspace.Key, error)
 	// KeyGetByHash returns the key whose hash matches, or ErrNotFound.
 	KeyGetByHash(ctx context.Context, hash []byte) (*keyspace.Key, error)
-	// KeyList returns a key space's keys newest first; with Tenant set, that
-	// tenant's only.
+	// KeyList returns a key space's keys newest first, a page at a time
+	// (ListParams, keyed by id); with Tenant set, that tenant's only.
 	KeyList(ctx context.Context, p KeyListParams) ([]keyspace.Key, error)
 	// KeyRevoke marks a key revoked at p.At, unless it already is (its first
 	// revocation stands), or, with Expire, moves its expiry to p.At if that
@@ -267,7 +273,8 @@ type Store interface {
 	APIKeyGet(ctx context.Context, id string) (*hookline.APIKey, error)
 	// APIKeyGetByHash returns the key whose hash matches, or ErrNotFound.
 	APIKeyGetByHash(ctx context.Context, hash []byte) (*hookline.APIKey, error)
-	// APIKeyList returns keys newest first; with Tenant set, that tenant's only.
+	// APIKeyList returns keys newest first, a page at a time (ListParams,
+	// keyed by id); with Tenant set, that tenant's only.
 	APIKeyList(ctx context.Context, p APIKeyListParams) ([]hookline.APIKey, error)
 	// APIKeyDelete removes a key; ErrNotFound.
 	APIKeyDelete(ctx context.Context, id string) error
@@ -346,9 +353,16 @@ const (
 	TopicReconnected = "reconnected"
 )
 
-// ListParams is a keyset page: items strictly after Cursor in the list's order.
+// ListParams is a keyset page: the Limit items (PageLimit) that come
+// strictly after Cursor in the list's order, or from its start without one.
+//
+// Before asks for the page before an item instead: the Limit items nearest to
+// Before that come strictly before it in the list's order, returned in the
+// list's order (the page that ends just before Before). Cursor and Before are
+// not set together: a *hookline.ValidationError (field "ending_before").
 type ListParams struct {
 	Cursor string
+	Before string
 	Limit  int
 }
 
@@ -398,11 +412,16 @@ type EventInsertResult struct {
 	Created    bool
 }
 
-// EventListParams filters an event list.
+// EventListParams filters an event list; every filter set applies. The time
+// filters go by the time of the events' ids, as DeliveryListParams says.
 type EventListParams struct {
 	ListParams
 	Tenant string
 	Type   string
+	// CreatedAfter keeps events created at or after it; zero: unbounded.
+	CreatedAfter time.Time
+	// CreatedBefore keeps events created before it; zero: unbounded.
+	CreatedBefore time.Time
 }
 
 // DeliveryClaimParams asks for due deliveries.
@@ -675,11 +694,17 @@ func (p DeliveryRecoverParams) Check() (DeliveryRecoverParams, error) {
 	return p, nil
 }
 
-// AttemptListParams filters an attempt list.
+// AttemptListParams filters an attempt list; every filter set applies. The
+// time filters go by the time of the attempts' ids (made with their
+// started_at), as DeliveryListParams says.
 type AttemptListParams struct {
 	ListParams
 	WebhookID  string
 	DeliveryID string
+	// CreatedAfter keeps attempts made at or after it; zero: unbounded.
+	CreatedAfter time.Time
+	// CreatedBefore keeps attempts made before it; zero: unbounded.
+	CreatedBefore time.Time
 }
 
 // KeyListParams filters a key space's keys.

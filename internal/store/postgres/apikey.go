@@ -49,10 +49,14 @@ func (s *Store) APIKeyGetByHash(ctx context.Context, hash []byte) (*hookline.API
 
 // APIKeyList implements store.Store.
 func (s *Store) APIKeyList(ctx context.Context, p store.APIKeyListParams) ([]hookline.APIKey, error) {
+	pg, err := p.Page("id", true)
+	if err != nil {
+		return nil, fmt.Errorf("store: list api keys: %w", err)
+	}
 	var f filter
 	f.addIf("tenant", p.Tenant)
-	q, args := f.page("SELECT "+apiKeyColumns+" FROM api_keys", p.Cursor, p.Limit)
-	return queryAll(ctx, s.pool, "list api keys", scanAPIKey, q, args...)
+	q, args := f.page("SELECT "+apiKeyColumns+" FROM api_keys", pg)
+	return queryPage(ctx, s.pool, "list api keys", scanAPIKey, pg, q, args...)
 }
 
 // APIKeyDelete implements store.Store.

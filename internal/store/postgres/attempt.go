@@ -68,9 +68,14 @@ func scanAttempt(row scanner) (*hookline.Attempt, error) {
 
 // AttemptList implements store.Store.
 func (s *Store) AttemptList(ctx context.Context, p store.AttemptListParams) ([]hookline.Attempt, error) {
+	pg, err := p.Page("id", true)
+	if err != nil {
+		return nil, fmt.Errorf("store: list attempts: %w", err)
+	}
 	var f filter
 	f.addIf("webhook_id", p.WebhookID)
 	f.addIf("delivery_id", p.DeliveryID)
-	q, args := f.page("SELECT "+attemptColumns+" FROM attempts", p.Cursor, p.Limit)
-	return queryAll(ctx, s.pool, "list attempts", scanAttempt, q, args...)
+	f.created(hookline.PrefixAttempt, p.CreatedAfter, p.CreatedBefore)
+	q, args := f.page("SELECT "+attemptColumns+" FROM attempts", pg)
+	return queryPage(ctx, s.pool, "list attempts", scanAttempt, pg, q, args...)
 }

@@ -165,21 +165,19 @@ func (s *Store) DeliveryGet(ctx context.Context, id string) (*hookline.Delivery,
 
 // DeliveryList implements store.Store.
 func (s *Store) DeliveryList(ctx context.Context, p store.DeliveryListParams) ([]hookline.Delivery, error) {
+	pg, err := p.Page("id", true)
+	if err != nil {
+		return nil, fmt.Errorf("store: list deliveries: %w", err)
+	}
 	var f filter
 	f.addIf("tenant", p.Tenant)
 	f.addIf("webhook_id", p.WebhookID)
 	f.addIf("event_id", p.EventID)
 	f.addIf("status", p.Status)
 	f.addIf("event_type", p.EventType)
-	// A window is a range of ids (store.DeliveryListParams).
-	if !p.CreatedAfter.IsZero() {
-		f.add("id", ">=", hookline.IDAt(hookline.PrefixDelivery, p.CreatedAfter))
-	}
-	if !p.CreatedBefore.IsZero() {
-		f.add("id", "<", hookline.IDAt(hookline.PrefixDelivery, p.CreatedBefore))
-	}
-	q, args := f.page("SELECT "+deliveryColumns+" FROM deliveries", p.Cursor, p.Limit)
-	return queryAll(ctx, s.pool, "list deliveries", scanDelivery, q, args...)
+	f.created(hookline.PrefixDelivery, p.CreatedAfter, p.CreatedBefore)
+	q, args := f.page("SELECT "+deliveryColumns+" FROM deliveries", pg)
+	return queryPage(ctx, s.pool, "list deliveries", scanDelivery, pg, q, args...)
 }
 
 // DeliveryCountPending implements store.Store. Split by ordered, the count

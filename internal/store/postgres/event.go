@@ -142,9 +142,14 @@ func (s *Store) EventGet(ctx context.Context, id string) (*hookline.Event, error
 
 // EventList implements store.Store.
 func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]hookline.Event, error) {
+	pg, err := p.Page("id", true)
+	if err != nil {
+		return nil, fmt.Errorf("store: list events: %w", err)
+	}
 	var f filter
 	f.addIf("tenant", p.Tenant)
 	f.addIf("type", p.Type)
-	q, args := f.page("SELECT "+eventColumns+" FROM events", p.Cursor, p.Limit)
-	return queryAll(ctx, s.pool, "list events", scanEvent, q, args...)
+	f.created(hookline.PrefixEvent, p.CreatedAfter, p.CreatedBefore)
+	q, args := f.page("SELECT "+eventColumns+" FROM events", pg)
+	return queryPage(ctx, s.pool, "list events", scanEvent, pg, q, args...)
 }

@@ -53,8 +53,13 @@ func (s *Store) EventTypeGet(ctx context.Context, name string) (*hookline.EventT
 
 // EventTypeList implements store.Store.
 func (s *Store) EventTypeList(ctx context.Context, p store.ListParams) ([]hookline.EventType, error) {
-	return queryAll(ctx, s.pool, "list event types", scanEventType,
-		"SELECT "+eventTypeColumns+" FROM event_types WHERE name > $1 ORDER BY name LIMIT $2", p.Cursor, store.PageLimit(p.Limit))
+	pg, err := p.Page("name", false)
+	if err != nil {
+		return nil, fmt.Errorf("store: list event types: %w", err)
+	}
+	var f filter
+	q, args := f.page("SELECT "+eventTypeColumns+" FROM event_types", pg)
+	return queryPage(ctx, s.pool, "list event types", scanEventType, pg, q, args...)
 }
 
 // EventTypeUpdate implements store.Store.

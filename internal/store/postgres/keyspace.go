@@ -177,11 +177,15 @@ func (s *Store) KeyGetByHash(ctx context.Context, hash []byte) (*keyspace.Key, e
 
 // KeyList implements store.Store.
 func (s *Store) KeyList(ctx context.Context, p store.KeyListParams) ([]keyspace.Key, error) {
+	pg, err := p.Page("id", true)
+	if err != nil {
+		return nil, fmt.Errorf("store: list keys: %w", err)
+	}
 	var f filter
 	f.add("keyspace", "=", p.Keyspace)
 	f.addIf("tenant", p.Tenant)
-	q, args := f.page("SELECT "+keyColumns+" FROM keys", p.Cursor, p.Limit)
-	return queryAll(ctx, s.pool, "list keys", scanKey, q, args...)
+	q, args := f.page("SELECT "+keyColumns+" FROM keys", pg)
+	return queryPage(ctx, s.pool, "list keys", scanKey, pg, q, args...)
 }
 
 // KeyRevoke implements store.Store. Each case is one UPDATE … RETURNING, so

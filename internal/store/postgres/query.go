@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -89,16 +91,54 @@ func (f *filter) addIf(col, v string) {
 	}
 }
 
-// page completes a newest-first keyset query on id: rows after cursor, at most
-// n of them.
-func (f *filter) page(base, cursor string, n int) (string, []any) {
-	if cursor != "" {
-		f.add("id", "<", cursor)
+// created keeps the rows whose ids, made with prefix, were made at or after
+// after and before before, a zero time leaving its side open: a window is a
+// range of ids (store.DeliveryListParams).
+func (f *filter) created(prefix string, after, before time.Time) {
+	if !after.IsZero() {
+		f.add("id", ">=", hookline.IDAt(prefix, after))
 	}
-	q := base
-	if len(f.conds) > 0 {
-		q += " WHERE " + strings.Join(f.conds, " AND ")
+	if !before.IsZero() {
+		f.add("id", "<", hookline.IDAt(prefix, before))
 	}
-	f.args = append(f.args, store.PageLimit(n))
-	return q + " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(f.args)), f.args
+}
+
+// seek keeps the rows on pg's side of its key.
+func (f *filter) seek(pg store.Page) {
+	if pg.Key != "" {
+		f.add(pg.Column, pg.Op, pg.Key)
+	}
+}
+
+// where returns the WHERE clause, "" when there is no condition.
+func (f *filter) where() string {
+	if len(f.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(f.conds, " AND ")
+}
+
+// limit returns the ORDER BY and LIMIT clauses of page pg.
+func (f *filter) limit(pg store.Page) string {
+	f.args = append(f.args, pg.Limit)
+	return " ORDER BY " + pg.OrderBy + " LIMIT $" + strconv.Itoa(len(f.args))
+}
+
+// page completes base ("SELECT … FROM table") into the query of page pg: the
+// rows that pass the filter, past pg's key, in pg's order.
+func (f *filter) page(base string, pg store.Page) (string, []any) {
+	f.seek(pg)
+	q := base + f.where()
+	q += f.limit(pg)
+	return q, f.args
+}
+
+// queryPage runs the query of page pg and returns its rows in the list's
+// order; what names the list in errors ("list events").
+func queryPage[T any](ctx context.Context, db querier, what string, scan func(scanner) (*T, error), pg store.Page, q string, args ...any) ([]T, error) {
+	rows, err := queryAll(ctx, db, what, scan, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return store.InOrder(pg, rows), nil
 }

@@ -99,20 +99,30 @@ func (s *Store) WebhookGet(ctx context.Context, id string) (*hookline.Webhook, e
 
 // WebhookList implements store.Store.
 func (s *Store) WebhookList(ctx context.Context, p store.WebhookListParams) ([]hookline.Webhook, error) {
+	pg, err := p.Page("id", true)
+	if err != nil {
+		return nil, fmt.Errorf("store: list webhooks: %w", err)
+	}
 	var f filter
 	f.addIf("tenant", p.Tenant)
 	if p.Active != nil {
 		f.add("active", "=", *p.Active)
 	}
-	q, args := f.page("SELECT "+webhookColumns+" FROM webhooks", p.Cursor, p.Limit)
-	return queryAll(ctx, s.pool, "list webhooks", s.scanWebhook, q, args...)
+	q, args := f.page("SELECT "+webhookColumns+" FROM webhooks", pg)
+	return queryPage(ctx, s.pool, "list webhooks", s.scanWebhook, pg, q, args...)
 }
 
 // TenantList implements store.Store.
 func (s *Store) TenantList(ctx context.Context, p store.ListParams) ([]store.TenantSummary, error) {
-	return queryAll(ctx, s.pool, "list tenants", scanTenant,
-		"SELECT tenant, count(*), count(*) FILTER (WHERE active) FROM webhooks WHERE tenant > $1 GROUP BY tenant ORDER BY tenant LIMIT $2",
-		p.Cursor, store.PageLimit(p.Limit))
+	pg, err := p.Page("tenant", false)
+	if err != nil {
+		return nil, fmt.Errorf("store: list tenants: %w", err)
+	}
+	var f filter
+	f.seek(pg)
+	q := "SELECT tenant, count(*), count(*) FILTER (WHERE active) FROM webhooks" + f.where() + " GROUP BY tenant"
+	q += f.limit(pg)
+	return queryPage(ctx, s.pool, "list tenants", scanTenant, pg, q, f.args...)
 }
 
 func scanTenant(sc scanner) (*store.TenantSummary, error) {

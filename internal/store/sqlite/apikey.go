@@ -50,19 +50,14 @@ func (s *Store) APIKeyGetByHash(ctx context.Context, hash []byte) (*hookline.API
 
 // APIKeyList implements store.Store.
 func (s *Store) APIKeyList(ctx context.Context, p store.APIKeyListParams) ([]hookline.APIKey, error) {
-	q := "SELECT " + apiKeyColumns + " FROM api_keys WHERE 1=1"
-	var args []any
-	if p.Tenant != "" {
-		q += " AND tenant = ?"
-		args = append(args, p.Tenant)
+	pg, err := p.Page("id", true)
+	if err != nil {
+		return nil, fmt.Errorf("store: list api keys: %w", err)
 	}
-	if p.Cursor != "" {
-		q += " AND id < ?"
-		args = append(args, p.Cursor)
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, store.PageLimit(p.Limit))
-	return queryAll(ctx, s.r, "list api keys", scanAPIKey, q, args...)
+	var f filter
+	f.addIf("tenant", p.Tenant)
+	q, args := f.page("SELECT "+apiKeyColumns+" FROM api_keys", pg)
+	return queryPage(ctx, s.r, "list api keys", scanAPIKey, pg, q, args...)
 }
 
 // APIKeyDelete implements store.Store.

@@ -31,42 +31,31 @@ func (s *Store) AttemptInsert(ctx context.Context, a *hookline.Attempt) error {
 
 // AttemptList implements store.Store.
 func (s *Store) AttemptList(ctx context.Context, p store.AttemptListParams) ([]hookline.Attempt, error) {
-	q := "SELECT " + attemptColumns + " FROM attempts WHERE 1=1"
-	var args []any
-	if p.WebhookID != "" {
-		q += " AND webhook_id = ?"
-		args = append(args, p.WebhookID)
-	}
-	if p.DeliveryID != "" {
-		q += " AND delivery_id = ?"
-		args = append(args, p.DeliveryID)
-	}
-	if p.Cursor != "" {
-		q += " AND id < ?"
-		args = append(args, p.Cursor)
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, store.PageLimit(p.Limit))
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	pg, err := p.Page("id", true)
 	if err != nil {
-		return nil, fmt.Errorf("store: list attempts: %w", interpretError(err))
+		return nil, fmt.Errorf("store: list attempts: %w", err)
 	}
-	defer rows.Close()
-	out := []hookline.Attempt{}
-	for rows.Next() {
-		var (
-			a           hookline.Attempt
-			started     int64
-			reqH, respH string
-		)
-		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.WebhookID, &a.EventID, &a.EventType, &a.Tenant, &a.Number,
-			&started, &a.DurationMS, &a.StatusCode, &reqH, &respH, &a.ResponseBody, &a.Error); err != nil {
-			return nil, fmt.Errorf("store: list attempts: %w", err)
-		}
-		a.StartedAt = fromMS(started)
-		a.RequestHeaders = store.DecodeJSON[map[string]string](reqH)
-		a.ResponseHeaders = store.DecodeJSON[map[string]string](respH)
-		out = append(out, a)
+	var f filter
+	f.addIf("webhook_id", p.WebhookID)
+	f.addIf("delivery_id", p.DeliveryID)
+	f.created(hookline.PrefixAttempt, p.CreatedAfter, p.CreatedBefore)
+	q, args := f.page("SELECT "+attemptColumns+" FROM attempts", pg)
+	return queryPage(ctx, s.r, "list attempts", scanAttempt, pg, q, args...)
+}
+
+// scanAttempt reads a row of attemptColumns.
+func scanAttempt(sc scanner) (*hookline.Attempt, error) {
+	var (
+		a           hookline.Attempt
+		started     int64
+		reqH, respH string
+	)
+	if err := sc.Scan(&a.ID, &a.DeliveryID, &a.WebhookID, &a.EventID, &a.EventType, &a.Tenant, &a.Number,
+		&started, &a.DurationMS, &a.StatusCode, &reqH, &respH, &a.ResponseBody, &a.Error); err != nil {
+		return nil, err
 	}
-	return out, interpretError(rows.Err())
+	a.StartedAt = fromMS(started)
+	a.RequestHeaders = store.DecodeJSON[map[string]string](reqH)
+	a.ResponseHeaders = store.DecodeJSON[map[string]string](respH)
+	return &a, nil
 }

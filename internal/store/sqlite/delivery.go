@@ -359,37 +359,19 @@ func (s *Store) DeliveryGet(ctx context.Context, id string) (*hookline.Delivery,
 
 // DeliveryList implements store.Store.
 func (s *Store) DeliveryList(ctx context.Context, p store.DeliveryListParams) ([]hookline.Delivery, error) {
-	q := "SELECT " + deliveryColumns + " FROM deliveries WHERE 1=1"
-	var args []any
-	for _, f := range []struct{ col, val string }{
-		{"tenant", p.Tenant}, {"webhook_id", p.WebhookID}, {"event_id", p.EventID}, {"status", p.Status},
-		{"event_type", p.EventType},
-	} {
-		if f.val != "" {
-			q += " AND " + f.col + " = ?"
-			args = append(args, f.val)
-		}
-	}
-	// A window is a range of ids (store.DeliveryListParams).
-	if !p.CreatedAfter.IsZero() {
-		q += " AND id >= ?"
-		args = append(args, hookline.IDAt(hookline.PrefixDelivery, p.CreatedAfter))
-	}
-	if !p.CreatedBefore.IsZero() {
-		q += " AND id < ?"
-		args = append(args, hookline.IDAt(hookline.PrefixDelivery, p.CreatedBefore))
-	}
-	if p.Cursor != "" {
-		q += " AND id < ?"
-		args = append(args, p.Cursor)
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, store.PageLimit(p.Limit))
-	ds, err := queryDeliveries(ctx, s.r, q, args...)
+	pg, err := p.Page("id", true)
 	if err != nil {
-		return nil, fmt.Errorf("store: list deliveries: %w", interpretError(err))
+		return nil, fmt.Errorf("store: list deliveries: %w", err)
 	}
-	return ds, nil
+	var f filter
+	f.addIf("tenant", p.Tenant)
+	f.addIf("webhook_id", p.WebhookID)
+	f.addIf("event_id", p.EventID)
+	f.addIf("status", p.Status)
+	f.addIf("event_type", p.EventType)
+	f.created(hookline.PrefixDelivery, p.CreatedAfter, p.CreatedBefore)
+	q, args := f.page("SELECT "+deliveryColumns+" FROM deliveries", pg)
+	return queryPage(ctx, s.r, "list deliveries", scanDelivery, pg, q, args...)
 }
 
 // DeliveryCountPending implements store.Store.

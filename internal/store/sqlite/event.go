@@ -86,21 +86,14 @@ func (s *Store) EventGet(ctx context.Context, id string) (*hookline.Event, error
 
 // EventList implements store.Store.
 func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]hookline.Event, error) {
-	q := "SELECT " + eventColumns + " FROM events WHERE 1=1"
-	var args []any
-	if p.Tenant != "" {
-		q += " AND tenant = ?"
-		args = append(args, p.Tenant)
+	pg, err := p.Page("id", true)
+	if err != nil {
+		return nil, fmt.Errorf("store: list events: %w", err)
 	}
-	if p.Type != "" {
-		q += " AND type = ?"
-		args = append(args, p.Type)
-	}
-	if p.Cursor != "" {
-		q += " AND id < ?"
-		args = append(args, p.Cursor)
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, store.PageLimit(p.Limit))
-	return queryAll(ctx, s.r, "list events", scanEvent, q, args...)
+	var f filter
+	f.addIf("tenant", p.Tenant)
+	f.addIf("type", p.Type)
+	f.created(hookline.PrefixEvent, p.CreatedAfter, p.CreatedBefore)
+	q, args := f.page("SELECT "+eventColumns+" FROM events", pg)
+	return queryPage(ctx, s.r, "list events", scanEvent, pg, q, args...)
 }

@@ -173,19 +173,15 @@ func (s *Store) KeyGetByHash(ctx context.Context, hash []byte) (*keyspace.Key, e
 
 // KeyList implements store.Store.
 func (s *Store) KeyList(ctx context.Context, p store.KeyListParams) ([]keyspace.Key, error) {
-	q := "SELECT " + keyColumns + " FROM keys WHERE keyspace = ?"
-	args := []any{p.Keyspace}
-	if p.Tenant != "" {
-		q += " AND tenant = ?"
-		args = append(args, p.Tenant)
+	pg, err := p.Page("id", true)
+	if err != nil {
+		return nil, fmt.Errorf("store: list keys: %w", err)
 	}
-	if p.Cursor != "" {
-		q += " AND id < ?"
-		args = append(args, p.Cursor)
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, store.PageLimit(p.Limit))
-	return queryAll(ctx, s.r, "list keys", scanKey, q, args...)
+	var f filter
+	f.add("keyspace", "=", p.Keyspace)
+	f.addIf("tenant", p.Tenant)
+	q, args := f.page("SELECT "+keyColumns+" FROM keys", pg)
+	return queryPage(ctx, s.r, "list keys", scanKey, pg, q, args...)
 }
 
 // KeyRevoke implements store.Store. Each case is one UPDATE … RETURNING, so

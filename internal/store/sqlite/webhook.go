@@ -93,30 +93,30 @@ func (s *Store) WebhookGet(ctx context.Context, id string) (*hookline.Webhook, e
 
 // WebhookList implements store.Store.
 func (s *Store) WebhookList(ctx context.Context, p store.WebhookListParams) ([]hookline.Webhook, error) {
-	q := "SELECT " + webhookColumns + " FROM webhooks WHERE 1=1"
-	var args []any
-	if p.Tenant != "" {
-		q += " AND tenant = ?"
-		args = append(args, p.Tenant)
+	pg, err := p.Page("id", true)
+	if err != nil {
+		return nil, fmt.Errorf("store: list webhooks: %w", err)
 	}
+	var f filter
+	f.addIf("tenant", p.Tenant)
 	if p.Active != nil {
-		q += " AND active = ?"
-		args = append(args, *p.Active)
+		f.add("active", "=", *p.Active)
 	}
-	if p.Cursor != "" {
-		q += " AND id < ?"
-		args = append(args, p.Cursor)
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, store.PageLimit(p.Limit))
-	return s.queryWebhooks(ctx, q, args...)
+	q, args := f.page("SELECT "+webhookColumns+" FROM webhooks", pg)
+	return queryPage(ctx, s.r, "list webhooks", s.scanWebhook, pg, q, args...)
 }
 
 // TenantList implements store.Store.
 func (s *Store) TenantList(ctx context.Context, p store.ListParams) ([]store.TenantSummary, error) {
-	return queryAll(ctx, s.r, "list tenants", scanTenant,
-		"SELECT tenant, count(*), sum(active) FROM webhooks WHERE tenant > ? GROUP BY tenant ORDER BY tenant LIMIT ?",
-		p.Cursor, store.PageLimit(p.Limit))
+	pg, err := p.Page("tenant", false)
+	if err != nil {
+		return nil, fmt.Errorf("store: list tenants: %w", err)
+	}
+	var f filter
+	f.seek(pg)
+	q := "SELECT tenant, count(*), sum(active) FROM webhooks" + f.where() + " GROUP BY tenant"
+	q += f.limit(pg)
+	return queryPage(ctx, s.r, "list tenants", scanTenant, pg, q, f.args...)
 }
 
 func scanTenant(sc scanner) (*store.TenantSummary, error) {

@@ -48,6 +48,8 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Keyspace", exerciseKeyspaces},
 		{"PortalSession", exercisePortalSessions},
 		{"Purge", exercisePurge},
+		{"ListPaging", exerciseListPaging},
+		{"ListTimes", exerciseListTimes},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
