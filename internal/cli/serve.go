@@ -132,16 +132,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// purgeLoop deletes events and attempts older than the retention, in bounded
-// batches, every ten minutes.
+// purgeLoop deletes, in bounded batches, every ten minutes, events and
+// attempts older than the retention (none when it is 0), and Idempotency-Key
+// records that have expired, whatever the retention: they keep answers that
+// may show a secret.
 func purgeLoop(ctx context.Context, s store.Store, cfg config.Config, log *slog.Logger) {
-	if cfg.Retention <= 0 {
-		return
-	}
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		for {
+		for cfg.Retention > 0 {
 			n, err := s.Purge(ctx, store.PurgeParams{Before: time.Now().Add(-cfg.Retention), Limit: 1000})
 			if err != nil {
 				if ctx.Err() == nil {
@@ -151,6 +150,21 @@ func purgeLoop(ctx context.Context, s store.Store, cfg config.Config, log *slog.
 			}
 			if n > 0 {
 				log.Info("purged old events and attempts", "rows", n)
+			}
+			if n < 1000 {
+				break
+			}
+		}
+		for {
+			n, err := s.IdempotencyPurge(ctx, time.Now(), 1000)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error("purging expired idempotency keys failed", "err", err)
+				}
+				break
+			}
+			if n > 0 {
+				log.Info("purged expired idempotency keys", "rows", n)
 			}
 			if n < 1000 {
 				break

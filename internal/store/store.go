@@ -285,6 +285,36 @@ type Store interface {
 	// gone or another node upgraded it first (compare and set).
 	APIKeyUpgradeHash(ctx context.Context, p APIKeyUpgradeHashParams) (bool, error)
 
+	// IdempotencyBegin claims (rec.Scope, rec.Key) for the request rec
+	// describes, in one atomic step. When no record of that key is stored, or
+	// the stored one has expired (ExpiresAt <= now), or it is still running
+	// (Status 0) with a claim that ran out (LockedUntil <= now: its runner
+	// died) and has the same RequestHash, rec is stored in its place with no
+	// answer yet (Status 0, Header and Body empty, whatever rec holds) and
+	// Begin returns nil, nil: the caller runs the request, then calls
+	// IdempotencyFinish or IdempotencyRelease with rec.Token. Otherwise it
+	// returns the stored record unchanged, its Body opened: an answer to
+	// replay (Status set), a request with that key still running, or one
+	// whose RequestHash differs. Of concurrent Begins of one key exactly one
+	// gets nil, if rec.LockedUntil and rec.ExpiresAt are after now.
+	IdempotencyBegin(ctx context.Context, rec *IdempotencyRecord, now time.Time) (*IdempotencyRecord, error)
+	// IdempotencyFinish stores the answer to a claimed request: rec's Status,
+	// Header, Body (sealed) and ExpiresAt, on the record of (rec.Scope,
+	// rec.Key) still running (Status 0) under rec.Token. It returns
+	// ErrNotFound, changing nothing, when there is none: the claim ran out
+	// and another request took the key over, or the record expired and was
+	// purged or replaced. A Status of 0 is a *hookline.ValidationError.
+	IdempotencyFinish(ctx context.Context, rec *IdempotencyRecord) error
+	// IdempotencyRelease frees a key whose request failed in a way worth
+	// retrying: it deletes the record of (scope, key) if it is still running
+	// (Status 0) under token. Otherwise it does nothing and returns nil.
+	IdempotencyRelease(ctx context.Context, scope, key, token string) error
+	// IdempotencyPurge deletes up to limit records (1 to 1000; 100 outside
+	// that, as PageLimit) expired at now (ExpiresAt <= now), running or not,
+	// and says how many went; fewer than limit means none is left. Records
+	// another node is purging or claiming are skipped, not waited for.
+	IdempotencyPurge(ctx context.Context, now time.Time, limit int) (int64, error)
+
 	// Purge deletes events (with their deliveries) and attempts created before
 	// p.Before, at most p.Limit rows of each, and says how many went. Events with
 	// a pending delivery are kept.
@@ -739,4 +769,18 @@ type APIKeyUpgradeHashParams struct {
 type PurgeParams struct {
 	Before time.Time
 	Limit  int
+}
+
+// IdempotencyRecord is a request made with an Idempotency-Key, and its answer once it has one.
+type IdempotencyRecord struct {
+	Scope       string // whose keys: the API's choice (the calling API key's id)
+	Key         string
+	RequestHash []byte // what identifies the request (method, path, body), opaque to the store
+	Token       string // the claim: who runs the request now
+	Status      int    // the answer's status; 0 while the request runs
+	Header      []byte // the answer's headers to replay, opaque
+	Body        []byte // the answer's body; sealed at rest
+	CreatedAt   time.Time
+	LockedUntil time.Time // while Status is 0, the claim holds until then
+	ExpiresAt   time.Time // forgotten after
 }

@@ -47,6 +47,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APIKey", exerciseAPIKeys},
 		{"Keyspace", exerciseKeyspaces},
 		{"PortalSession", exercisePortalSessions},
+		{"Idempotency", exerciseIdempotency},
 		{"Purge", exercisePurge},
 		{"ListPaging", exerciseListPaging},
 		{"ListTimes", exerciseListTimes},
