@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -85,7 +86,14 @@ type process struct {
 // the test ends.
 func start(t testing.TB, bin string, args, env []string, out io.Writer) *process {
 	t.Helper()
+	return startIn(t, "", bin, args, env, out)
+}
+
+// startIn is start in the working directory dir ("" for the test's).
+func startIn(t testing.TB, dir, bin string, args, env []string, out io.Writer) *process {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "HOOKLINE_") {
 			cmd.Env = append(cmd.Env, kv)
@@ -295,4 +303,33 @@ func waitFor(limit time.Duration, cond func() bool) bool {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// docSection returns the section of the Markdown file at path that starts
+// with heading, up to the next "## " heading, and find, which returns the
+// submatches of a regexp in it and fails the test when it matches nothing:
+// the walk-through tests replay what a section says, as written.
+func docSection(t *testing.T, path, heading string) (sec string, find func(expr string) []string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := strings.Index(string(raw), heading)
+	if at < 0 {
+		t.Fatalf("%s has no %q section", path, heading)
+	}
+	sec = string(raw)[at:]
+	if end := strings.Index(sec[3:], "\n## "); end >= 0 {
+		sec = sec[:end+3]
+	}
+	find = func(expr string) []string {
+		t.Helper()
+		m := regexp.MustCompile(expr).FindStringSubmatch(sec)
+		if m == nil {
+			t.Fatalf("%s, %s: nothing matches %s", path, heading, expr)
+		}
+		return m
+	}
+	return sec, find
 }

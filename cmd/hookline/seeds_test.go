@@ -1076,7 +1076,9 @@ func TestSeedPolicies(t *testing.T) {
 		s.mustDo(http.MethodPost, "/v1/webhooks", map[string]any{
 			"url": url, "tenant": "policy-limits", "profile": "formulr",
 		}, &problem, http.StatusUnprocessableEntity)
-		t.Logf("the 51st webhook: %s", problem.Detail)
+		if want := `tenant "policy-limits" already has 50 webhooks, the most it may have (the limit of the "formulr" profile); delete one to add another`; problem.Detail != want {
+			t.Errorf("the 51st webhook: got detail %q, want %q", problem.Detail, want)
+		}
 
 		payload := func(size int) json.RawMessage { // compact JSON of exactly size bytes
 			return json.RawMessage(`{"s":"` + strings.Repeat("a", size-8) + `"}`)

@@ -117,25 +117,34 @@ func Create(ctx context.Context, s store.Store, h *Hasher, p CreateParams) (*hoo
 // is set, the key works, even after someone deleted it. It reports whether it
 // had to store the key.
 func EnsureAdmin(ctx context.Context, s store.Store, h *Hasher, adminKey string, now time.Time) (installed bool, err error) {
+	_, installed, err = EnsureAdminKey(ctx, s, h, adminKey, now)
+	return installed, err
+}
+
+// EnsureAdminKey is EnsureAdmin that also returns the stored key, whose ID
+// a server can log at start without showing the key itself.
+func EnsureAdminKey(ctx context.Context, s store.Store, h *Hasher, adminKey string, now time.Time) (*hookline.APIKey, bool, error) {
 	hash := h.Hash(adminKey)
-	_, err = s.APIKeyGetByHash(ctx, hash)
+	k, err := s.APIKeyGetByHash(ctx, hash)
 	if err == nil {
-		return false, nil
+		return k, false, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
-		return false, err
+		return nil, false, err
 	}
-	k := &hookline.APIKey{
+	k = &hookline.APIKey{
 		ID: hookline.NewID(hookline.PrefixAPIKey), Name: "operator admin (HOOKLINE_ADMIN_KEY)", Scopes: []string{hookline.ScopeAdmin},
 		Prefix: DisplayPrefix(adminKey), Hash: hash, HashVersion: HashVersion, CreatedAt: now.UTC().Truncate(time.Millisecond),
 	}
 	if err := s.APIKeyCreate(ctx, k); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return false, nil // another node installed it at the same time
+		if !errors.Is(err, store.ErrConflict) {
+			return nil, false, err
 		}
-		return false, err
+		// Another node installed it at the same time.
+		k, err = s.APIKeyGetByHash(ctx, hash)
+		return k, false, err
 	}
-	return true, nil
+	return k, true, nil
 }
 
 // Bootstrap prepares the keys of a starting server, whose store has been

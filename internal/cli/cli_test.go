@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -53,7 +54,7 @@ func TestCommandHelp(t *testing.T) {
 		"serve":     settings,
 		"migrate":   settings,
 		"admin-key": settings,
-		"listen":    {"-addr", "-secret", "-status"},
+		"listen":    {"-addr", "-secret", "-status", "-profile", "-profiles", "HOOKLINE_PROFILES"},
 	}
 	for _, c := range commands {
 		if c.name == "version" {
@@ -131,6 +132,11 @@ func TestBadArguments(t *testing.T) {
 		{"listen status", []string{"listen", "--status=42"}, 2, []string{"--status"}},
 		{"listen secret", []string{"listen", "--secret=whsec_!!"}, 2, []string{"--secret"}},
 		{"listen flag", []string{"listen", "--port=9000"}, 2, []string{"flag provided but not defined: -port"}},
+		{"listen profile name without --profiles", []string{"listen", "--profile", "formvox"}, 2,
+			[]string{"--profile formvox: no such file", "--profiles", "the file or directory serve loads profiles from"}},
+		{"listen profile not in --profiles", []string{"listen", "--profile", "formvx", "--profiles", "../../examples/profiles"}, 2,
+			[]string{"--profiles ../../examples/profiles has no profile of that name", "standard, formulr, formvox, productsmanager, urlr"}},
+		{"listen bad --profiles", []string{"listen", "--profile", "formvox", "--profiles", "no/such/dir"}, 1, []string{"--profiles", "no/such/dir"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -272,6 +278,10 @@ func TestServeBootstrapKey(t *testing.T) {
 			if out := rs.stdout.String(); out != "" {
 				t.Errorf("start %d: got stdout %q, want nothing (the key was given)", i+1, out)
 			}
+			wantLog := fmt.Sprintf(`msg="admin access: HOOKLINE_ADMIN_KEY is an admin key for as long as it is set" key_id=key_\S+ stored_now=%v`, i == 0)
+			if log := rs.stderr.String(); !regexp.MustCompile(wantLog).MatchString(log) || strings.Contains(log, "given-admin-key") {
+				t.Errorf("start %d: the log does not say (without the key) which admin key is in use, want %s:\n%s", i+1, wantLog, log)
+			}
 		}
 	})
 	t.Run("generated once", func(t *testing.T) {
@@ -284,11 +294,17 @@ func TestServeBootstrapKey(t *testing.T) {
 			t.Fatalf("first start: got stdout %q, want the generated key printed once", rs.stdout.String())
 		}
 		key := m[0][1]
+		if log := rs.stderr.String(); !strings.Contains(log, `msg="admin access: generated an admin key, printed once above; HOOKLINE_ADMIN_KEY is not set" key_id=key_`) || strings.Contains(log, key) {
+			t.Errorf("first start: the log does not say (without the key) that an admin key was generated:\n%s", log)
+		}
 
 		// The second start prints nothing; the key printed by the first one works.
 		rs = serveInProcess(t, "--db", db)
 		if out := rs.stdout.String(); out != "" {
 			t.Errorf("second start: got stdout %q, want nothing", out)
+		}
+		if log := rs.stderr.String(); !strings.Contains(log, `msg="admin access: HOOKLINE_ADMIN_KEY is not set; use an admin key the database holds`) {
+			t.Errorf("second start: the log does not say which admin keys work:\n%s", log)
 		}
 		for _, tc := range []struct {
 			key  string

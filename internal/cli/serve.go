@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/api"
-	"github.com/hookline/hookline/internal/apikey"
 	"github.com/hookline/hookline/internal/config"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/keyring"
@@ -33,12 +32,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer s.Close()
 
-	generated, err := apikey.Bootstrap(ctx, s, hasher, cfg.AdminKey, time.Now())
-	if err != nil {
-		return fmt.Errorf("bootstrap admin key: %w", err)
-	}
-	if generated != "" {
-		fmt.Fprintf(stdout, "\nAdmin API key (shown once, store it now):\n\n    %s\n\n", generated)
+	if err := bootstrapAdmin(ctx, s, hasher, cfg.AdminKey, stdout, log); err != nil {
+		return err
 	}
 
 	profiles, err := profile.NewRegistry(s, profile.Defaults{

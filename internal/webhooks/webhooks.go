@@ -108,6 +108,9 @@ func (s *Service) Create(ctx context.Context, tenant string, in *Input) (*hookli
 		limit = s.maxPerTenant
 	}
 	if err := s.store.WebhookCreate(ctx, store.WebhookCreateParams{Webhook: wh, MaxPerTenant: limit}); err != nil {
+		if errors.Is(err, hookline.ErrLimitReached) {
+			return nil, webhookLimit(tenant, limit, prof)
+		}
 		return nil, err
 	}
 	s.engine.WebhookChanged(wh.ID, wh.Tenant)
@@ -180,7 +183,7 @@ func (s *Service) RotateSecret(ctx context.Context, wh *hookline.Webhook, secret
 			return nil, err
 		}
 	} else if err := prof.ValidateSecret(secret); err != nil {
-		return nil, err
+		return nil, explainSecret(err, prof, false)
 	}
 	now := s.stamp()
 	wh.PreviousSecret, wh.PreviousSecretUntil = "", nil
@@ -248,17 +251,21 @@ func (s *Service) apply(ctx context.Context, in *Input, w *hookline.Webhook) (*p
 	if in.Ordered != nil {
 		w.Ordered = *in.Ordered
 	}
-	if w.Profile == "" {
+	defaulted := w.Profile == ""
+	if defaulted {
 		w.Profile = profile.Standard
 	}
 	prof, err := s.profiles.Get(ctx, w.Profile)
 	if errors.Is(err, hookline.ErrNotFound) {
-		return nil, hookline.Invalid("profile", "unknown profile %q; GET /v1/profiles lists them", w.Profile)
+		return nil, s.unknownProfile(w.Profile)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return prof, validate(w, prof)
+	if err := validate(w, prof); err != nil {
+		return nil, explainSecret(err, prof, defaulted)
+	}
+	return prof, nil
 }
 
 // reservedHeaders are set by Hookline and may not be overridden per webhook.

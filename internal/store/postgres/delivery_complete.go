@@ -112,7 +112,7 @@ func completeDeliveries(ctx context.Context, tx pgx.Tx, sd *slotDeltas, ps []sto
 		rule := p.AutoDisable
 		if p.Status == hookline.DeliveryFailed && streak != nil && *active && disable[i] == "" &&
 			rule.Failures > 0 && *streak >= rule.Failures && !since.After(p.Now.Add(-rule.After)) {
-			disable[i] = fmt.Sprintf("auto-disabled: %d deliveries in a row failed and no success for %s", *streak, rule.After)
+			disable[i] = rule.Reason(*streak)
 		}
 	}
 	if err := br.Close(); err != nil {

@@ -242,7 +242,7 @@ func completeDelivery(ctx context.Context, tx wtx, p store.DeliveryCompleteParam
 		rule := p.AutoDisable
 		if err == nil && active == 1 && p.DisableReason == "" && rule.Failures > 0 && streak >= rule.Failures &&
 			!fromMS(since).After(p.Now.Add(-rule.After)) {
-			p.DisableReason = fmt.Sprintf("auto-disabled: %d deliveries in a row failed and no success for %s", streak, rule.After)
+			p.DisableReason = rule.Reason(streak)
 		}
 	}
 	if p.DisableReason != "" {

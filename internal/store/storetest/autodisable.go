@@ -71,6 +71,9 @@ func exerciseAutoDisable(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 			res := a.finish(4, hookline.DeliveryFailed, at, rule5x24)
 			a.wantActive(res, false, 5)
+			if want := "auto-disabled: 5 deliveries in a row failed and no delivery has succeeded for 24 hours"; res.DisabledReason != want {
+				t.Errorf("DisabledReason: got %q, want %q", res.DisabledReason, want)
+			}
 			ws, err := a.s.WebhookListActive(a.ctx, "acme")
 			if err != nil || len(ws) != 0 {
 				t.Errorf("WebhookListActive after auto-disable: got %d, %v; want 0, nil", len(ws), err)
@@ -79,6 +82,16 @@ func exerciseAutoDisable(t *testing.T, open func(t *testing.T) store.Store) {
 			res = a.finish(5, hookline.DeliveryFailed, at, rule5x24)
 			if res.WebhookDisabled {
 				t.Errorf("failure of an already disabled webhook: WebhookDisabled got true, want false")
+			}
+		},
+		"OneFailureNoQuietPeriod": func(t *testing.T) {
+			// Products Manager's rule: the first delivery that fails turns the
+			// webhook off, and the reason says so in words.
+			a := newAutoEnv(t, open, 1)
+			res := a.finish(0, hookline.DeliveryFailed, a.now, store.AutoDisableRule{Failures: 1})
+			a.wantActive(res, false, 1)
+			if want := "auto-disabled: a delivery failed"; res.DisabledReason != want {
+				t.Errorf("DisabledReason: got %q, want %q", res.DisabledReason, want)
 			}
 		},
 		"NotBeforeD": func(t *testing.T) {
