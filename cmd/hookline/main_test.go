@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -20,11 +19,11 @@ import (
 // deliveryWithAttempts is the part of GET /v1/deliveries/{id} the tests use.
 type deliveryWithAttempts struct {
 	Status      string `json:"status"`
-	Attempts    int    `json:"attempts"`
+	Attempts    int    `json:"attempt_count"`
 	AttemptList []struct {
 		HTTPStatus int    `json:"http_status"`
 		Error      string `json:"error"`
-	} `json:"attempts_list"`
+	} `json:"attempts"`
 }
 
 // slowReceiver answers 200, taking delay over its first request; it counts the
@@ -128,27 +127,7 @@ func TestGracefulShutdown(t *testing.T) {
 // change (the test takes free ones instead of 8080 and 9000).
 func TestReadmeWalkThrough(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(raw)
-	at := strings.Index(readme, "## Walk-through")
-	if at < 0 {
-		t.Fatal("README.md has no \"## Walk-through\" section")
-	}
-	sec := readme[at:]
-	if end := strings.Index(sec[3:], "\n## "); end >= 0 {
-		sec = sec[:end+3]
-	}
-	find := func(expr string) []string {
-		t.Helper()
-		m := regexp.MustCompile(expr).FindStringSubmatch(sec)
-		if m == nil {
-			t.Fatalf("README walk-through: nothing matches %s", expr)
-		}
-		return m
-	}
+	sec, find := docSection(t, "../../README.md", "## Walk-through")
 	readmeAdminKey := find(`HOOKLINE_ADMIN_KEY=(\S+) HOOKLINE_ALLOW_PRIVATE_TARGETS=true`)[1]
 	listen := find(`hookline listen --addr (\S+) --secret (\S+)`)
 	readmeListenAddr, secret := listen[1], listen[2]

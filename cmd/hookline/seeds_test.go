@@ -939,7 +939,7 @@ type opsEvent struct {
 	Data  struct {
 		DeliveryID string `json:"delivery_id"`
 		WebhookID  string `json:"webhook_id"`
-		Attempts   int    `json:"attempts"`
+		Attempts   int    `json:"attempt_count"`
 		Reason     string `json:"reason"`
 	} `json:"data"`
 }
@@ -1131,7 +1131,7 @@ func TestSeedPolicies(t *testing.T) {
 			}
 			var d struct {
 				Status   string `json:"status"`
-				Attempts int    `json:"attempts"`
+				Attempts int    `json:"attempt_count"`
 			}
 			limit := total + total/10 + 15*time.Second
 			if !waitFor(limit, func() bool {

@@ -50,8 +50,8 @@ func TestHealthDocsAndMetrics(t *testing.T) {
 	fx.do(t, "GET", "/v1/no-such-route", fx.admin, nil).problem(t, http.StatusNotFound, "")
 	wrong := fx.do(t, "DELETE", "/v1/webhooks", fx.admin, nil)
 	wrong.problem(t, http.StatusMethodNotAllowed, "")
-	if got := wrong.header.Get("Allow"); got != "GET, POST" {
-		t.Errorf("405: got Allow %q, want \"GET, POST\"", got)
+	if got := wrong.header.Get("Allow"); got != "GET, HEAD, POST" {
+		t.Errorf("405: got Allow %q, want \"GET, HEAD, POST\"", got)
 	}
 
 	// Some traffic, then the metrics must count it.

@@ -102,7 +102,7 @@ func (h *handler) apiKeyList(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writePage(h, w, r, list, lp.Limit, func(k hookline.APIKey) string { return k.ID })
+	writePage(h, w, r, list, lp, func(k hookline.APIKey) string { return k.ID })
 }
 
 func (h *handler) apiKeyDelete(w http.ResponseWriter, r *http.Request) {

@@ -5,8 +5,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -168,8 +170,9 @@ func clientAddr(r *http.Request) string {
 
 // rateLimit takes n tokens (one per request, one per event of a batch) from
 // the key's hourly request limit: its own, or for a tenant-limited key the
-// server default; other keys are unlimited by default.
-func (h *handler) rateLimit(ctx context.Context, k *hookline.APIKey, n int) error {
+// server default; other keys are unlimited by default. A limited key's answer
+// says where its bucket stands (setRateLimitHeaders), refused or not.
+func (h *handler) rateLimit(w http.ResponseWriter, r *http.Request, k *hookline.APIKey, n int) error {
 	limit := k.EffectiveRateLimit(h.cfg.TenantKeyRateLimit)
 	if limit <= 0 {
 		return nil
@@ -179,16 +182,21 @@ func (h *handler) rateLimit(ctx context.Context, k *hookline.APIKey, n int) erro
 		msg := fmt.Sprintf("%d events are more than this API key's limit of %d per hour; send at most %d at once", n, limit, limit)
 		return &httpError{status: http.StatusUnprocessableEntity, kind: "limit", field: "events", message: msg, detail: "events: " + msg}
 	}
-	ok, wait := false, time.Duration(0)
+	var (
+		ok   bool
+		left float64
+		wait time.Duration
+	)
 	if shared, isShared := h.store.(store.RateLimiter); isShared {
 		// Several nodes: the bucket lives in the database.
 		var err error
-		if ok, _, wait, err = shared.RateLimitTake(ctx, "key:"+k.ID, n, limit, time.Hour, h.now()); err != nil {
+		if ok, left, wait, err = shared.RateLimitTake(r.Context(), "key:"+k.ID, n, limit, rateWindow, h.now()); err != nil {
 			return err
 		}
 	} else {
-		ok, wait = h.limits.allowN(k.ID, n, limit, h.now())
+		ok, left, wait = h.limits.allowN(k.ID, n, limit, h.now())
 	}
+	setRateLimitHeaders(w.Header(), limit, left)
 	if !ok {
 		h.metrics.RateLimited.Inc()
 		detail := fmt.Sprintf("this API key is limited to %d requests per hour", limit)
@@ -198,6 +206,28 @@ func (h *handler) rateLimit(ctx context.Context, k *hookline.APIKey, n int) erro
 		return &httpError{status: http.StatusTooManyRequests, kind: "rate-limited", detail: detail, retryAfter: wait}
 	}
 	return nil
+}
+
+// rateWindow is the window of an API key's request limit: its limit is per
+// hour, refilled evenly.
+const rateWindow = time.Hour
+
+// setRateLimitHeaders tells a limited key's client where its bucket stands,
+// in the IETF fields (draft-ietf-httpapi-ratelimit-headers: the policy, a
+// quota q per window w, and what remains, r, with the seconds t until the
+// bucket is full again) and in the common X-RateLimit-* ones, whose Reset is
+// the same t: seconds from now, not a date. Remaining is whole requests: the
+// bucket refills continuously, so a fraction left counts as none.
+func setRateLimitHeaders(hd http.Header, limit int, left float64) {
+	remaining := max(0, int(left))
+	rate := float64(limit) / rateWindow.Seconds()
+	reset := int(math.Ceil((float64(limit) - max(0, left)) / rate))
+	window := int(rateWindow.Seconds())
+	hd.Set("RateLimit-Policy", fmt.Sprintf(`"hourly";q=%d;w=%d`, limit, window))
+	hd.Set("RateLimit", fmt.Sprintf(`"hourly";r=%d;t=%d`, remaining, reset))
+	hd.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	hd.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	hd.Set("X-RateLimit-Reset", strconv.Itoa(reset))
 }
 
 // scopedTenant returns the tenant a request acts on: the key's tenant if it is

@@ -19,14 +19,20 @@ func (h *handler) deliveryList(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, errField(http.StatusBadRequest, "status", "must be pending, succeeded, failed or cancelled"))
 		return
 	}
+	after, before, err := createdRange(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
 	list, err := h.store.DeliveryList(r.Context(), store.DeliveryListParams{
 		ListParams: lp, Tenant: listTenant(r), WebhookID: q.Get("webhook_id"), EventID: q.Get("event_id"), Status: status,
+		CreatedAfter: after, CreatedBefore: before,
 	})
 	if err != nil {
 		h.error(w, r, err)
 		return
 	}
-	writePage(h, w, r, list, lp.Limit, func(d hookline.Delivery) string { return d.ID })
+	writePage(h, w, r, list, lp, func(d hookline.Delivery) string { return d.ID })
 }
 
 func (h *handler) deliveryFor(r *http.Request) (*hookline.Delivery, error) {

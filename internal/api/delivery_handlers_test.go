@@ -30,11 +30,11 @@ func TestDeliveriesAndRetry(t *testing.T) {
 	}
 
 	failed := fx.waitDelivery(t, dFlaky, "failed")
-	if failed.body["attempts"] != 1.0 || failed.body["last_http_status"] != 400.0 || failed.str("last_error") != "HTTP 400" ||
+	if failed.body["attempt_count"] != 1.0 || failed.body["last_http_status"] != 400.0 || failed.str("last_error") != "HTTP 400" ||
 		failed.body["next_attempt_at"] != nil || failed.str("event_id") != ev.str("id") || failed.str("webhook_id") != flaky {
 		t.Errorf("failed delivery: got %s", failed.raw)
 	}
-	atts := failed.objects("attempts_list")
+	atts := failed.objects("attempts")
 	if len(atts) != 1 {
 		t.Fatalf("failed delivery: got %d attempts listed, want 1", len(atts))
 	}
@@ -70,8 +70,8 @@ func TestDeliveriesAndRetry(t *testing.T) {
 		t.Errorf("retry: got %s, want the delivery pending again", r.raw)
 	}
 	done := fx.waitDelivery(t, dFlaky, "succeeded")
-	atts = done.objects("attempts_list")
-	if done.body["attempts"] != 2.0 || len(atts) != 2 ||
+	atts = done.objects("attempts")
+	if done.body["attempt_count"] != 2.0 || len(atts) != 2 ||
 		atts[0]["http_status"] != 200.0 || atts[1]["http_status"] != 400.0 {
 		t.Errorf("after the retry: got %s, want 2 attempts, newest (200) first", done.raw)
 	}

@@ -48,7 +48,7 @@ func (h *handler) eventPublishBatch(w http.ResponseWriter, r *http.Request) {
 	if readErr == nil {
 		cost = len(events)
 	}
-	if err := h.rateLimit(r.Context(), apiKey(r), cost); err != nil {
+	if err := h.rateLimit(w, r, apiKey(r), cost); err != nil {
 		h.error(w, r, err)
 		return
 	}
@@ -83,6 +83,13 @@ func (h *handler) eventPublishBatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for k, res := range results {
+			if !res.Created {
+				if err := sameEvent(ps[k], res.Event); err != nil {
+					prob := problemOf(err)
+					out.Results[at[k]] = batchResult{Status: prob.Status, Error: &prob}
+					continue
+				}
+			}
 			ev := accepted(res)
 			out.Results[at[k]] = batchResult{Status: http.StatusAccepted, Event: &ev}
 		}

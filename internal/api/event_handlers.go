@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -108,9 +110,54 @@ func (h *handler) eventPublish(w http.ResponseWriter, r *http.Request) {
 	}
 	res := results[0]
 	if !res.Created {
+		if err := sameEvent(p, res.Event); err != nil {
+			h.error(w, r, err)
+			return
+		}
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeJSON(w, http.StatusAccepted, accepted(res))
+}
+
+// sameEvent refuses a publish whose id (its idempotency key) is already the
+// stored event e, with another type, data or timestamp: replaying e would
+// drop the publisher's new event without a word. Data is compared as JSON
+// values, so key order and spacing do not count; a timestamp left out is the
+// time of the first publish and matches it.
+func sameEvent(p delivery.PublishParams, e *hookline.Event) error {
+	var differ []string
+	if p.Type != e.Type {
+		differ = append(differ, "type")
+	}
+	if !sameJSON(p.Data, e.Data) {
+		differ = append(differ, "data")
+	}
+	if !p.Timestamp.IsZero() && !p.Timestamp.Equal(e.Timestamp) {
+		differ = append(differ, "timestamp")
+	}
+	if len(differ) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("%q is the id of event %s, published with another %s; give a new event a new id, or resend the same event to get its first answer",
+		p.IdempotencyKey, e.ID, strings.Join(differ, " and "))
+	return &httpError{status: http.StatusUnprocessableEntity, kind: "idempotency-key-reused", field: "id", message: msg, detail: "id: " + msg}
+}
+
+// sameJSON reports whether a and b are the same JSON value: objects with the
+// same members in any order, numbers by their text.
+func sameJSON(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	decode := func(raw json.RawMessage) (any, bool) {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		var v any
+		return v, d.Decode(&v) == nil
+	}
+	va, okA := decode(a)
+	vb, okB := decode(b)
+	return okA && okB && reflect.DeepEqual(va, vb)
 }
 
 func accepted(res store.EventInsertResult) eventAccepted {
@@ -129,12 +176,18 @@ func (h *handler) eventList(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	list, err := h.store.EventList(r.Context(), store.EventListParams{ListParams: lp, Tenant: listTenant(r), Type: r.URL.Query().Get("type")})
+	after, before, err := createdRange(r)
 	if err != nil {
 		h.error(w, r, err)
 		return
 	}
-	writePage(h, w, r, list, lp.Limit, func(e hookline.Event) string { return e.ID })
+	list, err := h.store.EventList(r.Context(), store.EventListParams{ListParams: lp, Tenant: listTenant(r), Type: r.URL.Query().Get("type"),
+		CreatedAfter: after, CreatedBefore: before})
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writePage(h, w, r, list, lp, func(e hookline.Event) string { return e.ID })
 }
 
 // eventWithDeliveries is GET /v1/events/{id}.

@@ -178,11 +178,12 @@ func TestEventIdempotency(t *testing.T) {
 	rc := fx.receiver()
 	wh := fx.createWebhook(t, fx.admin, obj{"url": rc.url + "/idem"}).str("id")
 
-	first := fx.publish(t, fx.admin, obj{"type": "order.created", "data": obj{"n": 1}, "id": "order-42"})
+	first := fx.publish(t, fx.admin, obj{"type": "order.created", "data": obj{"n": 1, "m": []int{1, 2}}, "id": "order-42"})
 	if first.body["duplicate"] != false || first.str("idempotency_key") != "order-42" || first.header.Get("Idempotent-Replayed") != "" {
 		t.Errorf("first publish: got %s (Idempotent-Replayed %q), want a new event keyed order-42", first.raw, first.header.Get("Idempotent-Replayed"))
 	}
-	again := fx.publish(t, fx.admin, obj{"type": "order.created", "data": obj{"n": 2}, "id": "order-42"})
+	// The same event, its data spelt another way, is a replay.
+	again := fx.publish(t, fx.admin, obj{"type": "order.created", "data": json.RawMessage(`{ "m": [1, 2], "n": 1 }`), "id": "order-42"})
 	if again.str("id") != first.str("id") || again.body["duplicate"] != true || again.header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("repeat by id: got %s (Idempotent-Replayed %q), want event %s replayed", again.raw, again.header.Get("Idempotent-Replayed"), first.str("id"))
 	}
@@ -192,8 +193,8 @@ func TestEventIdempotency(t *testing.T) {
 
 	hdr := http.Header{"Idempotency-Key": {"hdr-7"}}
 	h1 := fx.doHeader(t, "POST", "/v1/events", fx.admin, obj{"type": "order.created", "data": obj{"n": 3}}, hdr).must(t, http.StatusAccepted)
-	h2 := fx.doHeader(t, "POST", "/v1/events", fx.admin, obj{"type": "order.created", "data": obj{"n": 4}}, hdr).must(t, http.StatusAccepted)
-	h3 := fx.doHeader(t, "POST", "/v1/events", fx.admin, obj{"type": "order.created", "data": obj{"n": 5}, "id": "hdr-7"}, hdr).must(t, http.StatusAccepted)
+	h2 := fx.doHeader(t, "POST", "/v1/events", fx.admin, obj{"type": "order.created", "data": obj{"n": 3}}, hdr).must(t, http.StatusAccepted)
+	h3 := fx.doHeader(t, "POST", "/v1/events", fx.admin, obj{"type": "order.created", "data": obj{"n": 3}, "id": "hdr-7"}, hdr).must(t, http.StatusAccepted)
 	if h1.body["duplicate"] != false || h1.str("idempotency_key") != "hdr-7" {
 		t.Errorf("first publish by header: got %s", h1.raw)
 	}
@@ -216,7 +217,7 @@ func TestEventIdempotency(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			r, err := fx.send("POST", "/v1/events", fx.admin, obj{"type": "order.created", "data": obj{"i": i}, "id": "race-1"}, nil)
+			r, err := fx.send("POST", "/v1/events", fx.admin, obj{"type": "order.created", "data": obj{"race": 1}, "id": "race-1"}, nil)
 			if err != nil {
 				t.Error(err)
 			}
@@ -237,7 +238,7 @@ func TestEventIdempotency(t *testing.T) {
 		t.Errorf("concurrent publishes of one key: %d said created, want 1", created)
 	}
 
-	want := map[string]string{first.str("id"): `{"n":1}`, h1.str("id"): `{"n":3}`, results[0].str("id"): ""}
+	want := map[string]string{first.str("id"): `{"m":[1,2],"n":1}`, h1.str("id"): `{"n":3}`, results[0].str("id"): `{"race":1}`}
 	got := rc.waitFor(t, "/idem", len(want))
 	seen := map[string]int{}
 	for _, d := range got {
@@ -259,6 +260,61 @@ func TestEventIdempotency(t *testing.T) {
 	}
 	if evs := fx.do(t, "GET", "/v1/events?tenant=default", fx.admin, nil).items(); len(evs) != len(want) {
 		t.Errorf("got %d events in tenant default, want %d", len(evs), len(want))
+	}
+}
+
+// An id already used for another event is refused, naming what differs,
+// rather than answered with the first event: the publisher's new event would
+// otherwise be dropped without a word. Batch items too, and a key repeated
+// within one batch.
+func TestEventIDReusedForAnotherEvent(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	ts := "2026-01-02T03:04:05.678Z"
+	first := fx.publish(t, fx.admin, obj{"type": "order.created", "data": obj{"n": 1}, "id": "order-7", "timestamp": ts})
+
+	for _, c := range []struct {
+		name string
+		in   obj
+		hdr  string
+		says string
+	}{
+		{"other type", obj{"type": "order.paid", "data": obj{"n": 1}, "id": "order-7"}, "", "another type"},
+		{"other data", obj{"type": "order.created", "data": obj{"n": 2}, "id": "order-7"}, "", "another data"},
+		{"other timestamp", obj{"type": "order.created", "data": obj{"n": 1}, "id": "order-7", "timestamp": "2026-01-02T03:04:06Z"}, "", "another timestamp"},
+		{"all differ, by header", obj{"type": "order.paid", "data": obj{}, "timestamp": "2026-01-02T03:04:06Z"}, "order-7", "another type and data and timestamp"},
+	} {
+		r := fx.doHeader(t, "POST", "/v1/events", fx.admin, c.in, http.Header{"Idempotency-Key": {c.hdr}})
+		r.problem(t, http.StatusUnprocessableEntity, "id")
+		if d := r.str("detail"); !strings.Contains(d, c.says) || !strings.Contains(d, first.str("id")) {
+			t.Errorf("%s: detail %q should name event %s and say %q", c.name, d, first.str("id"), c.says)
+		}
+		if got := r.str("type"); got != "urn:hookline:problem:idempotency-key-reused" {
+			t.Errorf("%s: problem type %q", c.name, got)
+		}
+	}
+	// Leaving the timestamp out is the same event: it took the first one's.
+	if r := fx.publish(t, fx.admin, obj{"type": "order.created", "data": obj{"n": 1}, "id": "order-7"}); r.str("id") != first.str("id") {
+		t.Errorf("replay without timestamp: got %s", r.raw)
+	}
+
+	results := fx.publishBatch(t, fx.admin, []obj{
+		{"type": "order.created", "data": obj{"n": 1}, "id": "order-7"},
+		{"type": "order.created", "data": obj{"n": 9}, "id": "order-7"},
+		{"type": "a.b", "data": obj{"k": 1}, "id": "in-batch"},
+		{"type": "a.b", "data": obj{"k": 2}, "id": "in-batch"},
+		{"type": "a.b", "data": obj{"k": 1}, "id": "in-batch"},
+	})
+	for i, want := range []float64{202, 422, 202, 422, 202} {
+		if results[i]["status"] != want {
+			t.Errorf("batch item %d: got %v, want status %v", i, results[i], want)
+		}
+	}
+	if e, _ := results[3]["error"].(map[string]any); e == nil || e["type"] != "urn:hookline:problem:idempotency-key-reused" {
+		t.Errorf("batch item 3: got %v, want an idempotency-key-reused problem", results[3])
+	}
+	if evs := fx.do(t, "GET", "/v1/events?tenant=default", fx.admin, nil).items(); len(evs) != 2 {
+		t.Errorf("got %d events, want 2: nothing refused was stored", len(evs))
 	}
 }
 

@@ -92,7 +92,7 @@ func TestEventReplay(t *testing.T) {
 		if !slices.Equal(ids, []string{dlv[b]}) || skipped[dlv[a]] != "pending" || skipped[dlv[slow]] != "pending" {
 			t.Errorf("replay to all again: got replayed %v skipped %v, want %s replayed and %s, %s pending", ids, skipped, dlv[b], dlv[a], dlv[slow])
 		}
-		if after := fx.do(t, "GET", "/v1/deliveries/"+dlv[a], fx.admin, nil).must(t, http.StatusOK); after.str("next_attempt_at") != before.str("next_attempt_at") || after.body["attempts"] != 2.0 {
+		if after := fx.do(t, "GET", "/v1/deliveries/"+dlv[a], fx.admin, nil).must(t, http.StatusOK); after.str("next_attempt_at") != before.str("next_attempt_at") || after.body["attempt_count"] != 2.0 {
 			t.Errorf("a pending delivery after a replay: got %s, want it unchanged: %s", after.raw, before.raw)
 		}
 		fx.waitAttempts(t, dlv[b], 3)
@@ -152,6 +152,6 @@ func (fx *fixture) waitAttempts(t *testing.T, id string, n int) {
 	var r response
 	eventually(t, func() bool {
 		r = fx.do(t, "GET", "/v1/deliveries/"+id, fx.admin, nil).must(t, http.StatusOK)
-		return r.body["attempts"] == float64(n) && len(r.objects("attempts_list")) == n
+		return r.body["attempt_count"] == float64(n) && len(r.objects("attempts")) == n
 	}, func() string { return fmt.Sprintf("delivery %s: got %s, want %d attempts", id, r.raw, n) })
 }

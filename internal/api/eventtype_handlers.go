@@ -90,7 +90,7 @@ func (h *handler) eventTypeList(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writePage(h, w, r, list, lp.Limit, func(t hookline.EventType) string { return t.Name })
+	writePage(h, w, r, list, lp, func(t hookline.EventType) string { return t.Name })
 }
 
 func (h *handler) eventTypeGet(w http.ResponseWriter, r *http.Request) {

@@ -85,8 +85,9 @@ func (c problemConn) Write(b []byte) (int, error) {
 	detail := strings.TrimPrefix(string(text), strconv.Itoa(code)+" ")
 	// No request was read: the answer gets an id of its own, like every other.
 	id := hookline.NewID(requestIDPrefix)
-	body, _ := json.Marshal(problem{Type: "urn:hookline:problem:" + protocolKind(code), Title: http.StatusText(code), Status: code, Detail: detail,
-		Instance: problemInstance(id)})
+	p := newProblem(protocolKind(code), detail)
+	p.Status, p.Instance = code, problemInstance(id)
+	body, _ := json.Marshal(p)
 	answer := "HTTP/1.1 " + string(statusLine) + "\r\nContent-Type: application/problem+json\r\nContent-Length: " +
 		strconv.Itoa(len(body)+1) + "\r\nRequest-Id: " + id + "\r\nConnection: close\r\n\r\n" + string(body) + "\n"
 	if _, err := c.Conn.Write([]byte(answer)); err != nil {
@@ -95,12 +96,15 @@ func (c problemConn) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// protocolKind is the kind of problem of net/http's own error answer code.
 func protocolKind(code int) string {
 	switch code {
 	case http.StatusRequestHeaderFieldsTooLarge:
-		return "too-large"
-	case http.StatusNotImplemented, http.StatusHTTPVersionNotSupported:
-		return "unsupported"
+		return "headers-too-large"
+	case http.StatusNotImplemented:
+		return "not-implemented"
+	case http.StatusHTTPVersionNotSupported:
+		return "http-version-not-supported"
 	}
 	return "bad-request"
 }
@@ -121,9 +125,9 @@ func canonicalPaths(next http.Handler) http.Handler {
 		w.Header().Set("Location", u.RequestURI())
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(http.StatusTemporaryRedirect)
-		_ = json.NewEncoder(w).Encode(problem{Type: "urn:hookline:problem:moved", Title: http.StatusText(http.StatusTemporaryRedirect),
-			Status: http.StatusTemporaryRedirect, Detail: "the path is not in canonical form; the same request to " + u.RequestURI() + " is what was meant",
-			Instance: problemInstance(requestID(r))})
+		p := newProblem("moved", "the path is not in canonical form; the same request to "+u.RequestURI()+" is what was meant")
+		p.Instance = problemInstance(requestID(r))
+		_ = json.NewEncoder(w).Encode(p)
 	})
 }
 

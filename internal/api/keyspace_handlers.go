@@ -81,7 +81,7 @@ func (h *handler) keyspaceList(w http.ResponseWriter, r *http.Request) {
 	if list == nil {
 		list = []keyspace.Keyspace{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": list, "next_cursor": ""})
+	writeJSON(w, http.StatusOK, map[string]any{"items": list, "has_more": false, "next_cursor": "", "prev_cursor": ""})
 }
 
 func (h *handler) keyspaceGet(w http.ResponseWriter, r *http.Request) {
@@ -262,7 +262,7 @@ func (h *handler) keyList(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writePage(h, w, r, list, lp.Limit, func(k keyspace.Key) string { return k.ID })
+	writePage(h, w, r, list, lp, func(k keyspace.Key) string { return k.ID })
 }
 
 func (h *handler) keyGet(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
 	"sort"
 	"strings"
@@ -89,6 +91,10 @@ func TestOpenAPIDeclaresHeaders(t *testing.T) {
 			if code == "201" && !hasLocation {
 				t.Errorf("%s: 201 does not declare Location", o.key())
 			}
+			// RFC 9110 §15.5.2: a 401 carries a challenge (problem.go sets it).
+			if _, ok := headers["WWW-Authenticate"]; code == "401" && !ok {
+				t.Errorf("%s: 401 does not declare WWW-Authenticate", o.key())
+			}
 		}
 	}
 	for name, r := range doc["components"].(map[string]any)["responses"].(map[string]any) {
@@ -100,5 +106,58 @@ func TestOpenAPIDeclaresHeaders(t *testing.T) {
 	problem := doc.schema(t, "Problem")["properties"].(map[string]any)
 	if d, _ := problem["instance"].(map[string]any)["description"].(string); !strings.Contains(d, "Request-Id") {
 		t.Errorf("Problem.instance: description %q does not say it is the Request-Id", d)
+	}
+}
+
+func TestOpenAPIHeadMirrorsGet(t *testing.T) {
+	t.Parallel()
+	doc := oaLoadSpec(t)
+	ops := map[string]oaOp{}
+	for _, o := range doc.ops(t) {
+		ops[o.key()] = o
+	}
+	for _, o := range doc.ops(t) {
+		if o.method != "head" {
+			continue
+		}
+		get, ok := ops["GET "+o.path]
+		if !ok {
+			t.Errorf("%s: no GET %s, which is what ServeMux answers HEAD with", o.key(), o.path)
+			continue
+		}
+		// The same request, the same answers: status and headers, no body.
+		for _, f := range []string{"parameters", "security", "x-required-scope", "tags", "responses"} {
+			h, _ := json.Marshal(o.op[f])
+			g, _ := json.Marshal(get.op[f])
+			if !bytes.Equal(h, g) {
+				t.Errorf("%s: %s differs from GET's:\n%s\n%s", o.key(), f, h, g)
+			}
+		}
+	}
+}
+
+// oaParameterTypes are the JSON types of the query parameters whose handlers
+// read them as something other than a string.
+var oaParameterTypes = map[string]string{"include_secret": "boolean", "limit": "integer"}
+
+func TestOpenAPIQueryParameterTypes(t *testing.T) {
+	t.Parallel()
+	doc := oaLoadSpec(t)
+	for _, o := range doc.ops(t) {
+		params, _ := o.op["parameters"].([]any)
+		for _, p := range params {
+			p := doc.deref(t, p)
+			if p["in"] != "query" {
+				continue
+			}
+			want, ok := oaParameterTypes[p["name"].(string)]
+			if !ok {
+				want = "string"
+			}
+			schema, _ := p["schema"].(map[string]any)
+			if schema["type"] != want {
+				t.Errorf("%s: query parameter %v: type got %v, want %s", o.key(), p["name"], schema["type"], want)
+			}
+		}
 	}
 }

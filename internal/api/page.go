@@ -4,42 +4,96 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+
+	"github.com/hookline/hookline/internal/store"
 )
 
 // pageBytes bounds the items of one list answer. A page holds up to its limit
 // of items, and fewer when they are large (events of a megabyte, say): it then
-// ends after the item that passes pageBytes, with a next_cursor to go on from.
-// At least one item is always shown.
+// ends at the item that passes pageBytes, and another page follows. At least
+// one item is always shown.
 const pageBytes = 4 << 20
 
-// writePage answers a list with a page of items: next_cursor is the key of the
-// last item shown when the page is full (limit items) or cut at pageBytes.
-func writePage[T any](h *handler, w http.ResponseWriter, r *http.Request, items []T, limit int, key func(T) string) {
-	var buf bytes.Buffer
-	buf.WriteString(`{"items":[`)
-	next := ""
-	if limit > 0 && len(items) >= limit {
-		next = key(items[len(items)-1])
+// listPage is a list answer. HasMore says whether more items lie beyond the
+// page in the direction it was read: after it when read forward (from the
+// start, or after cursor), before it when read back (ending_before).
+// NextCursor, given as cursor, reads the page after; PrevCursor, given as
+// ending_before, the page before; each is empty when there is none to read.
+type listPage struct {
+	Items      []json.RawMessage `json:"items"`
+	HasMore    bool              `json:"has_more"`
+	NextCursor string            `json:"next_cursor"`
+	PrevCursor string            `json:"prev_cursor"`
+}
+
+// writePage answers a list with a page of items, read from the store with
+// lp as listParams made it: one item more than the page shows, which says
+// that another page follows. key is an item's cursor.
+func writePage[T any](h *handler, w http.ResponseWriter, r *http.Request, items []T, lp store.ListParams, key func(T) string) {
+	limit, back := lp.Limit-1, lp.Before != ""
+	more := len(items) > limit
+	if more {
+		if back {
+			items = items[len(items)-limit:] // the extra one is the farthest back
+		} else {
+			items = items[:limit]
+		}
 	}
+	raws := make([]json.RawMessage, len(items))
+	size := 0
 	for i, it := range items {
 		b, err := json.Marshal(it)
 		if err != nil {
 			h.error(w, r, err)
 			return
 		}
-		if i > 0 {
-			buf.WriteByte(',')
+		raws[i] = b
+		size += len(b) + 1
+	}
+	// Over pageBytes, the page ends at the item that passes it: going
+	// forward, that is the last kept; going back, the first.
+	if size > pageBytes {
+		n, total := 0, 0
+		for n < len(raws) && total <= pageBytes {
+			i := n
+			if back {
+				i = len(raws) - 1 - n
+			}
+			total += len(raws[i]) + 1
+			n++
 		}
-		buf.Write(b)
-		if buf.Len() > pageBytes && i < len(items)-1 {
-			next = key(it)
-			break
+		if n < len(raws) {
+			more = true
+			if back {
+				raws, items = raws[len(raws)-n:], items[len(items)-n:]
+			} else {
+				raws, items = raws[:n], items[:n]
+			}
 		}
 	}
-	buf.WriteString(`],"next_cursor":`)
-	cursor, _ := json.Marshal(next)
-	buf.Write(cursor)
-	buf.WriteString("}\n")
+	out := listPage{Items: raws, HasMore: more}
+	if len(items) > 0 {
+		first, last := key(items[0]), key(items[len(items)-1])
+		if back {
+			// The page ends just before ending_before, which follows it.
+			out.NextCursor = last
+			if more {
+				out.PrevCursor = first
+			}
+		} else {
+			if more {
+				out.NextCursor = last
+			}
+			if lp.Cursor != "" {
+				out.PrevCursor = first
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(out); err != nil {
+		h.error(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())

@@ -48,8 +48,66 @@ func errStatus(status int, kind, detail string) error {
 	return &httpError{status: status, kind: kind, detail: detail}
 }
 
+// errField is a problem with one request field at fault, of the general kind
+// of its status (fieldKinds).
 func errField(status int, field, detail string) error {
-	return &httpError{status: status, kind: "validation", detail: field + ": " + detail, field: field, message: detail}
+	return &httpError{status: status, kind: fieldKinds[status], detail: field + ": " + detail, field: field, message: detail}
+}
+
+// problemKind is what every problem of one kind has in common: the status it
+// is answered with and its title, which never varies (RFC 9457 §3.1.3).
+type problemKind struct {
+	status int
+	title  string
+}
+
+// problemKinds is every kind of problem the server answers: its type is
+// urn:hookline:problem:<kind>. openapi.json lists the same kinds, each with
+// its status and title (the Problem schema's oneOf), and docs/api.md the
+// same; a test holds them to this table. A new kind is a line here and an
+// entry there.
+var problemKinds = map[string]problemKind{
+	"moved":                      {http.StatusTemporaryRedirect, "Path Not Canonical"},
+	"bad-request":                {http.StatusBadRequest, "Bad Request"},
+	"unauthorized":               {http.StatusUnauthorized, "Unauthorized"},
+	"forbidden":                  {http.StatusForbidden, "Forbidden"},
+	"not-found":                  {http.StatusNotFound, "Not Found"},
+	"method-not-allowed":         {http.StatusMethodNotAllowed, "Method Not Allowed"},
+	"request-timeout":            {http.StatusRequestTimeout, "Request Timeout"},
+	"conflict":                   {http.StatusConflict, "Conflict"},
+	"idempotency-key-in-use":     {http.StatusConflict, "Idempotency Key In Use"},
+	"read-only":                  {http.StatusConflict, "Read-Only Object"},
+	"in-use":                     {http.StatusConflict, "Object In Use"},
+	"webhook-disabled":           {http.StatusConflict, "Webhook Disabled"},
+	"too-large":                  {http.StatusRequestEntityTooLarge, "Content Too Large"},
+	"unsupported-media-type":     {http.StatusUnsupportedMediaType, "Unsupported Media Type"},
+	"validation":                 {http.StatusUnprocessableEntity, "Validation Failed"},
+	"idempotency-key-reused":     {http.StatusUnprocessableEntity, "Idempotency Key Reused"},
+	"limit":                      {http.StatusUnprocessableEntity, "Limit Reached"},
+	"rate-limited":               {http.StatusTooManyRequests, "Too Many Requests"},
+	"headers-too-large":          {http.StatusRequestHeaderFieldsTooLarge, "Request Headers Too Large"},
+	"client-closed":              {statusClientClosed, "Client Closed Request"},
+	"internal":                   {http.StatusInternalServerError, "Internal Server Error"},
+	"not-implemented":            {http.StatusNotImplemented, "Not Implemented"},
+	"unavailable":                {http.StatusServiceUnavailable, "Service Unavailable"},
+	"http-version-not-supported": {http.StatusHTTPVersionNotSupported, "HTTP Version Not Supported"},
+}
+
+// fieldKinds is the general kind of each status a problem naming a field
+// (errField) may have.
+var fieldKinds = map[int]string{
+	http.StatusBadRequest:            "bad-request",
+	http.StatusForbidden:             "forbidden",
+	http.StatusNotFound:              "not-found",
+	http.StatusConflict:              "conflict",
+	http.StatusRequestEntityTooLarge: "too-large",
+	http.StatusUnprocessableEntity:   "validation",
+}
+
+// newProblem is a problem of kind, with its status and title.
+func newProblem(kind, detail string) problem {
+	k := problemKinds[kind]
+	return problem{Type: "urn:hookline:problem:" + kind, Title: k.title, Status: k.status, Detail: detail}
 }
 
 var (
@@ -82,8 +140,7 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 	case r.Context().Err() != nil || errors.Is(err, context.Canceled):
 		// The client gave up (its timeout, a closed connection) and what
 		// failed after that failed for it: not the server's error.
-		p = problem{Type: "urn:hookline:problem:client-closed", Title: "Client Closed Request", Status: statusClientClosed,
-			Detail: "the client went away before the answer"}
+		p = newProblem("client-closed", "the client went away before the answer")
 		h.log.Debug("client went away", "method", r.Method, "path", r.URL.Path, "err", err, "request_id", id)
 	case errors.Is(err, hookline.ErrUnavailable):
 		h.log.Error(msgUnavailable, "method", r.Method, "path", r.URL.Path, "err", err, "request_id", id)
@@ -107,14 +164,14 @@ func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
 // batch publish reports it for each event it refuses. An unknown error is a
 // 500 that shows nothing of its cause; the caller logs it.
 func problemOf(err error) problem {
-	p := problem{Status: http.StatusInternalServerError, Type: "urn:hookline:problem:internal", Detail: "internal error; see the server log"}
+	kind, p := "internal", problem{Status: http.StatusInternalServerError, Detail: "internal error; see the server log"}
 	var he *httpError
 	var ve *hookline.ValidationError
 	var mbe *http.MaxBytesError
 	var ptl *delivery.PayloadTooLargeError
 	switch {
 	case errors.As(err, &he):
-		p.Status, p.Type, p.Detail = he.status, "urn:hookline:problem:"+he.kind, he.detail
+		kind, p.Status, p.Detail = he.kind, he.status, he.detail
 		if he.field != "" {
 			p.Errors = []fieldError{{Field: he.field, Message: he.message}}
 		}
@@ -122,29 +179,32 @@ func problemOf(err error) problem {
 			p.RetryAfter = int((he.retryAfter + time.Second - 1) / time.Second)
 		}
 	case errors.As(err, &ve):
-		p.Status, p.Type, p.Detail = http.StatusUnprocessableEntity, "urn:hookline:problem:validation", ve.Error()
+		kind, p.Status, p.Detail = "validation", http.StatusUnprocessableEntity, ve.Error()
 		p.Errors = []fieldError{{Field: ve.Field, Message: ve.Message}}
 	case errors.As(err, &mbe):
-		p.Status, p.Type = http.StatusRequestEntityTooLarge, "urn:hookline:problem:too-large"
+		kind, p.Status = "too-large", http.StatusRequestEntityTooLarge
 		p.Detail = "request body larger than " + strconv.FormatInt(mbe.Limit, 10) + " bytes"
 	case errors.As(err, &ptl):
-		p.Status, p.Type, p.Detail = http.StatusRequestEntityTooLarge, "urn:hookline:problem:too-large", "data: "+ptl.Error()
+		kind, p.Status, p.Detail = "too-large", http.StatusRequestEntityTooLarge, "data: "+ptl.Error()
 		p.Errors = []fieldError{{Field: "data", Message: ptl.Error()}}
 	case errors.Is(err, hookline.ErrNotFound):
-		p.Status, p.Type, p.Detail = http.StatusNotFound, "urn:hookline:problem:not-found", "no such object"
+		kind, p.Status, p.Detail = "not-found", http.StatusNotFound, "no such object"
 	case errors.Is(err, hookline.ErrConflict):
-		p.Status, p.Type, p.Detail = http.StatusConflict, "urn:hookline:problem:conflict", "an object with that identifier already exists"
+		kind, p.Status, p.Detail = "conflict", http.StatusConflict, "an object with that identifier already exists"
 	case errors.Is(err, hookline.ErrLimitReached):
-		p.Status, p.Type, p.Detail = http.StatusUnprocessableEntity, "urn:hookline:problem:limit", err.Error()
+		kind, p.Status, p.Detail = "limit", http.StatusUnprocessableEntity, err.Error()
 	case errors.Is(err, delivery.ErrTestBusy):
-		p.Status, p.Type = http.StatusTooManyRequests, "urn:hookline:problem:rate-limited"
+		kind, p.Status = "rate-limited", http.StatusTooManyRequests
 		p.Detail = "too many test sends are in flight (at most 2 to one webhook, 16 in all); retry when they have finished"
 		p.RetryAfter = 2
 	case errors.Is(err, hookline.ErrUnavailable):
-		p.Status, p.Type, p.Detail = http.StatusServiceUnavailable, "urn:hookline:problem:unavailable", "storage is unavailable; retry shortly"
+		kind, p.Status, p.Detail = "unavailable", http.StatusServiceUnavailable, "storage is unavailable; retry shortly"
 		p.RetryAfter = 1
 	}
-	p.Title = http.StatusText(p.Status)
+	p.Type, p.Title = "urn:hookline:problem:"+kind, problemKinds[kind].title
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status) // a kind missing from problemKinds: TestProblemKindsInCode names it
+	}
 	return p
 }
 

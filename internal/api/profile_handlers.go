@@ -118,7 +118,7 @@ func (h *handler) profileList(w http.ResponseWriter, r *http.Request) {
 		}
 		items = append(items, v.shownTo(r))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": ""})
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "has_more": false, "next_cursor": "", "prev_cursor": ""})
 }
 
 func (h *handler) profileGet(w http.ResponseWriter, r *http.Request) {

@@ -41,20 +41,22 @@ func (l *rateLimiter) refill(id string, limit int, now time.Time) *bucket {
 
 // allow takes a token; when none is left it says how long until one is.
 func (l *rateLimiter) allow(id string, limit int, now time.Time) (bool, time.Duration) {
-	return l.allowN(id, 1, limit, now)
+	ok, _, wait := l.allowN(id, 1, limit, now)
+	return ok, wait
 }
 
 // allowN takes n tokens at once, or none: when fewer are left it says how long
-// until n are. n must be at most limit, or the bucket can never hold them.
-func (l *rateLimiter) allowN(id string, n, limit int, now time.Time) (bool, time.Duration) {
+// until n are. left is what the bucket holds after. n must be at most limit,
+// or the bucket can never hold them.
+func (l *rateLimiter) allowN(id string, n, limit int, now time.Time) (ok bool, left float64, wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.refill(id, limit, now)
 	if b.tokens >= float64(n) {
 		b.tokens -= float64(n)
-		return true, 0
+		return true, b.tokens, 0
 	}
-	return false, l.until(b, n, limit)
+	return false, b.tokens, l.until(b, n, limit)
 }
 
 // wait says how long until id has a token again, without taking one; 0 if it has.

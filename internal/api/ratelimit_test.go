@@ -26,7 +26,7 @@ func TestRateLimiterAllowN(t *testing.T) {
 	}
 	for _, s := range steps {
 		now = now.Add(s.after)
-		ok, wait := l.allowN("k", s.n, limit, now)
+		ok, _, wait := l.allowN("k", s.n, limit, now)
 		if ok != s.ok || (wait-s.wantWait).Abs() > time.Millisecond { // float arithmetic
 			t.Errorf("%s: allowN(%d) got %v, %v; want %v, %v", s.name, s.n, ok, wait, s.ok, s.wantWait)
 		}

@@ -33,6 +33,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errStatus(http.StatusBadRequest, "bad-request", "request body is empty; send a JSON object")
 	}
+	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+		// Decoding null into a struct changes nothing: a PUT would clear the object.
+		return errStatus(http.StatusBadRequest, "bad-request", "request body must be a JSON object, not null")
+	}
 	if err := checkText(body); err != nil {
 		return err
 	}
@@ -150,23 +154,64 @@ func jsonKind(goKind string) string {
 	return goKind
 }
 
-// listParams reads ?limit= and ?cursor=. validCursor says whether a cursor is
-// the key of an item the list could hold (idCursor, for lists of IDs): a
-// cursor that is not is refused, rather than read as a place past the end,
-// which would end an iteration early without a word.
+// listParams reads ?limit=, ?cursor= and ?ending_before=. validCursor says
+// whether a cursor is the key of an item the list could hold (idCursor, for
+// lists of IDs): a cursor that is not is refused, rather than read as a place
+// past the end, which would end an iteration early without a word. The
+// params ask the store for one item more than the page shows: writePage
+// tells from it whether another page follows.
 func listParams(r *http.Request, validCursor func(string) bool) (store.ListParams, error) {
-	p := store.ListParams{Limit: 50, Cursor: r.URL.Query().Get("cursor")}
+	q := r.URL.Query()
+	p := store.ListParams{Limit: 50, Cursor: q.Get("cursor"), Before: q.Get("ending_before")}
 	if p.Cursor != "" && !validCursor(p.Cursor) {
 		return p, errField(http.StatusBadRequest, "cursor", "is not a cursor of this list; pass the next_cursor of the page before, unchanged")
 	}
-	if v := r.URL.Query().Get("limit"); v != "" {
+	if p.Before != "" && !validCursor(p.Before) {
+		return p, errField(http.StatusBadRequest, "ending_before", "is not a cursor of this list; pass the prev_cursor of the page after, unchanged")
+	}
+	if p.Cursor != "" && p.Before != "" {
+		return p, errField(http.StatusBadRequest, "ending_before", "cannot be used with cursor: a page goes one way")
+	}
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
+		if err != nil || n < 1 || n > maxPageItems {
 			return p, errField(http.StatusBadRequest, "limit", "must be a whole number from 1 to 1000")
 		}
 		p.Limit = n
 	}
+	p.Limit++
 	return p, nil
+}
+
+// maxPageItems is the largest limit a list takes.
+const maxPageItems = store.MaxPageLimit - 1
+
+// createdRange reads ?created_after= and ?created_before=, RFC 3339 times
+// (zero when absent): a list keeps what was created at or after the one and
+// before the other.
+func createdRange(r *http.Request) (after, before time.Time, err error) {
+	q := r.URL.Query()
+	parse := func(name string) (time.Time, error) {
+		v := q.Get(name)
+		if v == "" {
+			return time.Time{}, nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return t, errField(http.StatusBadRequest, name, "must be a date-time in RFC 3339 format, such as 2024-05-01T12:00:00Z")
+		}
+		return t, nil
+	}
+	if after, err = parse("created_after"); err != nil {
+		return
+	}
+	if before, err = parse("created_before"); err != nil {
+		return
+	}
+	if !after.IsZero() && !before.IsZero() && !after.Before(before) {
+		err = errField(http.StatusBadRequest, "created_before", "must be after created_after")
+	}
+	return
 }
 
 // idCursor is the cursor check of a list of IDs made with prefix.

@@ -126,7 +126,12 @@ func TestUnknownQueryParameters(t *testing.T) {
 			if method == "POST" || method == "PUT" || method == "PATCH" {
 				body = obj{}
 			}
-			fx.do(t, method, p+"?bogus=1", fx.admin, body).problem(t, http.StatusBadRequest, "bogus")
+			r := fx.do(t, method, p+"?bogus=1", fx.admin, body)
+			if method == "HEAD" { // the answer GET gives, without its body
+				r.must(t, http.StatusBadRequest)
+				return
+			}
+			r.problem(t, http.StatusBadRequest, "bogus")
 		})
 	}
 }

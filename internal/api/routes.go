@@ -44,10 +44,10 @@ var routes = []route{
 	{"POST /v1/deliveries/{id}/retry", hookline.ScopeDeliveriesWrite, (*handler).deliveryRetry},
 
 	{"GET /v1/profiles", hookline.ScopeWebhooksRead, (*handler).profileList},
-	{"POST /v1/profiles", hookline.ScopeWebhooksWrite, (*handler).profileCreate},
+	{"POST /v1/profiles", hookline.ScopeAdmin, (*handler).profileCreate},
 	{"GET /v1/profiles/{name}", hookline.ScopeWebhooksRead, (*handler).profileGet},
-	{"PUT /v1/profiles/{name}", hookline.ScopeWebhooksWrite, (*handler).profileUpdate},
-	{"DELETE /v1/profiles/{name}", hookline.ScopeWebhooksWrite, (*handler).profileDelete},
+	{"PUT /v1/profiles/{name}", hookline.ScopeAdmin, (*handler).profileUpdate},
+	{"DELETE /v1/profiles/{name}", hookline.ScopeAdmin, (*handler).profileDelete},
 
 	{"GET /v1/event-types", hookline.ScopeEventTypesRead, (*handler).eventTypeList},
 	{"POST /v1/event-types", hookline.ScopeEventTypesWrite, (*handler).eventTypeCreate},
@@ -87,16 +87,22 @@ var selfLimited = map[string]bool{"POST /v1/events/batch": true}
 // refuses unknown fields, and a test holds openapi.json to this list.
 var queryParams = map[string][]string{
 	"POST /v1/webhooks":                    {"include_secret"},
-	"GET /v1/webhooks":                     {"tenant", "include_secret", "limit", "cursor"},
+	"GET /v1/webhooks":                     withPaging("tenant", "include_secret"),
 	"GET /v1/webhooks/{id}":                {"include_secret"},
 	"PUT /v1/webhooks/{id}":                {"include_secret"},
 	"PATCH /v1/webhooks/{id}":              {"include_secret"},
 	"POST /v1/webhooks/{id}/rotate-secret": {"include_secret"},
-	"GET /v1/webhooks/{id}/logs":           {"limit", "cursor"},
-	"GET /v1/events":                       {"tenant", "type", "limit", "cursor"},
-	"GET /v1/deliveries":                   {"webhook_id", "event_id", "status", "tenant", "limit", "cursor"},
-	"GET /v1/event-types":                  {"limit", "cursor"},
-	"GET /v1/keyspaces/{name}/keys":        {"tenant", "limit", "cursor"},
+	"GET /v1/webhooks/{id}/logs":           withPaging("created_after", "created_before"),
+	"GET /v1/events":                       withPaging("tenant", "type", "created_after", "created_before"),
+	"GET /v1/deliveries":                   withPaging("webhook_id", "event_id", "status", "tenant", "created_after", "created_before"),
+	"GET /v1/event-types":                  withPaging(),
+	"GET /v1/keyspaces/{name}/keys":        withPaging("tenant"),
 	"DELETE /v1/portal-sessions":           {"tenant"},
-	"GET /v1/api-keys":                     {"tenant", "limit", "cursor"},
+	"GET /v1/api-keys":                     withPaging("tenant"),
+}
+
+// withPaging is a list's own parameters and those of every list's paging
+// (listParams).
+func withPaging(own ...string) []string {
+	return append(own, "limit", "cursor", "ending_before")
 }

@@ -123,7 +123,8 @@ func New(o Options) http.Handler {
 // catch-all "/" route hides ServeMux's own 405 answers, so they are rebuilt here.
 func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	// HEAD is served wherever GET is (ServeMux), so Allow names it too.
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host}
 		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
 			allow = append(allow, m)
@@ -134,8 +135,9 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 
 // wrap adds, around one route: panic recovery, metrics, authentication, the
 // key's rate limit (one token, unless the route takes it itself), the scope
-// check, and the check of the request's form (checkRequest: the query
-// parameters the route takes, a JSON body).
+// check, the check of the request's form (checkRequest: the query
+// parameters the route takes, a JSON body), and a POST's Idempotency-Key
+// (idempotent).
 func (h *handler) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -168,7 +170,7 @@ func (h *handler) wrap(rt route) http.Handler {
 			return
 		}
 		if !selfLimited[rt.pattern] {
-			if err := h.rateLimit(r.Context(), key, 1); err != nil {
+			if err := h.rateLimit(sw, r, key, 1); err != nil {
 				h.error(sw, r, err)
 				return
 			}
@@ -181,7 +183,12 @@ func (h *handler) wrap(rt route) http.Handler {
 			h.error(sw, r, err)
 			return
 		}
-		rt.handle(h, sw, r.WithContext(context.WithValue(r.Context(), keyContext{}, key)))
+		r = r.WithContext(context.WithValue(r.Context(), keyContext{}, key))
+		if _, sent := r.Header["Idempotency-Key"]; sent && r.Method == http.MethodPost && !ownIdempotency[rt.pattern] {
+			h.idempotent(sw, r, key, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rt.handle(h, w, r) }))
+			return
+		}
+		rt.handle(h, sw, r)
 	})
 }
 

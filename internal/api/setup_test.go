@@ -127,7 +127,8 @@ func setupOn(t testing.TB, open func(testing.TB) store.Store, opts ...func(*conf
 		}
 	}
 
-	handler := api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher})
+	// Every exchange of the tests is held to openapi.json (contract_test.go).
+	handler := api.CheckContract(t, api.New(api.Options{Store: s, Engine: engine, Config: cfg, Metrics: m, Logger: log, Hasher: hasher}))
 	srv := httptest.NewUnstartedServer(handler)
 	srv.Config = api.NewHTTPServer(handler, api.ServerOptions{ReadTimeout: cfg.ReadTimeout, Logger: log})
 	srv.Listener = api.NewListener(srv.Listener)
@@ -304,9 +305,8 @@ func (r response) problem(t *testing.T, status int, field string) {
 	}
 	if typ := r.str("type"); !strings.HasPrefix(typ, "urn:hookline:problem:") {
 		t.Errorf("got type %q, want urn:hookline:problem:…", typ)
-	}
-	if got, want := r.str("title"), http.StatusText(status); got != want {
-		t.Errorf("got title %q, want %q", got, want)
+	} else if kindStatus, title, ok := api.ProblemKind(typ); !ok || kindStatus != status || r.str("title") != title {
+		t.Errorf("got type %q with title %q, want a kind of problems answered %d, with its title (%q)", typ, r.str("title"), status, title)
 	}
 	if got, _ := r.body["status"].(float64); int(got) != status {
 		t.Errorf("got status member %v, want %d", r.body["status"], status)

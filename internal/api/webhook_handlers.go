@@ -106,7 +106,7 @@ func (h *handler) webhookList(w http.ResponseWriter, r *http.Request) {
 	for i := range list {
 		views[i] = webhookView(&list[i], r, false)
 	}
-	writePage(h, w, r, views, lp.Limit, func(v *hookline.Webhook) string { return v.ID })
+	writePage(h, w, r, views, lp, func(v *hookline.Webhook) string { return v.ID })
 }
 
 func (h *handler) webhookReplace(w http.ResponseWriter, r *http.Request) { h.webhookUpdate(w, r, true) }
@@ -202,7 +202,12 @@ func (h *handler) webhookLogs(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	attempts, err := h.store.AttemptList(r.Context(), store.AttemptListParams{ListParams: lp, WebhookID: wh.ID})
+	after, before, err := createdRange(r)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	attempts, err := h.store.AttemptList(r.Context(), store.AttemptListParams{ListParams: lp, WebhookID: wh.ID, CreatedAfter: after, CreatedBefore: before})
 	if err != nil {
 		h.error(w, r, err)
 		return
@@ -211,7 +216,7 @@ func (h *handler) webhookLogs(w http.ResponseWriter, r *http.Request) {
 	for i := range attempts {
 		items[i] = logEntry(&attempts[i])
 	}
-	writePage(h, w, r, items, lp.Limit, func(it logItem) string { return it.ID })
+	writePage(h, w, r, items, lp, func(it logItem) string { return it.ID })
 }
 
 // rotateInput is the body of POST /v1/webhooks/{id}/rotate-secret.

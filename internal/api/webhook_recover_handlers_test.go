@@ -34,8 +34,8 @@ func (fx *fixture) checkDeliveries(t *testing.T, when string, ids []string, stat
 	t.Helper()
 	for _, id := range ids {
 		d := fx.do(t, "GET", "/v1/deliveries/"+id, fx.admin, nil).must(t, http.StatusOK)
-		if d.str("status") != status || d.body["attempts"] != float64(attempts) {
-			t.Errorf("%s: delivery %s is %s after %v attempts, want %s after %d", when, id, d.str("status"), d.body["attempts"], status, attempts)
+		if d.str("status") != status || d.body["attempt_count"] != float64(attempts) {
+			t.Errorf("%s: delivery %s is %s after %v attempts, want %s after %d", when, id, d.str("status"), d.body["attempt_count"], status, attempts)
 		}
 	}
 }

@@ -300,7 +300,7 @@ type deliveryFailedData struct {
 	EventID        string `json:"event_id"`
 	EventType      string `json:"event_type"`
 	Tenant         string `json:"tenant"`
-	Attempts       int    `json:"attempts"`
+	Attempts       int    `json:"attempt_count"`
 	LastHTTPStatus int    `json:"last_http_status"`
 	LastError      string `json:"last_error"`
 }

@@ -629,7 +629,7 @@ type opsData struct {
 	DeliveryID     string `json:"delivery_id"`
 	EventID        string `json:"event_id"`
 	EventType      string `json:"event_type"`
-	Attempts       int    `json:"attempts"`
+	Attempts       int    `json:"attempt_count"`
 	LastHTTPStatus int    `json:"last_http_status"`
 	LastError      string `json:"last_error"`
 }

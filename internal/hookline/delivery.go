@@ -27,7 +27,9 @@ type Delivery struct {
 	Tenant    string `json:"tenant"`
 	EventType string `json:"event_type"`
 	Status    string `json:"status"`
-	Attempts  int    `json:"attempts"`
+	// Attempts is how many attempts were made (attempt_count: one name for
+	// one thing, the attempts themselves being AttemptList).
+	Attempts int `json:"attempt_count"`
 	// NextAttemptAt is when the next attempt is due; nil once the delivery ended.
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 	LastStatus    int        `json:"last_http_status,omitempty"`
@@ -35,7 +37,7 @@ type Delivery struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	// AttemptList is filled by the single-delivery read.
-	AttemptList []Attempt `json:"attempts_list,omitempty"`
+	AttemptList []Attempt `json:"attempts,omitempty"`
 }
 
 // Attempt is one HTTP request made for a delivery (or for a webhook test).
@@ -44,7 +46,7 @@ type Attempt struct {
 	DeliveryID      string            `json:"delivery_id,omitempty"`
 	WebhookID       string            `json:"webhook_id"`
 	EventID         string            `json:"event_id"`
-	EventType       string            `json:"event"`
+	EventType       string            `json:"event_type"`
 	Tenant          string            `json:"tenant"`
 	Number          int               `json:"attempt"`
 	StartedAt       time.Time         `json:"timestamp"`

@@ -32,7 +32,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, out := call(t, h, "GET", "/v1/deliveries?event_id="+retried, nil)
-		if items, _ := out["items"].([]any); len(items) == 1 && items[0].(map[string]any)["attempts"] == float64(1) {
+		if items, _ := out["items"].([]any); len(items) == 1 && items[0].(map[string]any)["attempt_count"] == float64(1) {
 			break
 		}
 		if time.Now().After(deadline) {
