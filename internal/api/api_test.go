@@ -391,3 +391,24 @@ func TestNoSecretInLogs(t *testing.T) {
 		}
 	}
 }
+
+// A key that is not in the database is logged, once a minute per client and
+// never whole, so that "every request is 401" has a line to find in the log.
+func TestRefusedKeyIsLogged(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	wrong := "hl_notInThisDatabase0123456789abcdef"
+	for range 3 {
+		fx.do(t, "GET", "/v1/webhooks", wrong, nil).problem(t, http.StatusUnauthorized, "")
+	}
+	logged := fx.logs.String()
+	if n := strings.Count(logged, "refused an API key that is not in the database"); n != 1 {
+		t.Errorf("the refusal was logged %d times, want once a minute:\n%s", n, logged)
+	}
+	if !strings.Contains(logged, "key_start=hl_notI…") {
+		t.Errorf("the log line does not show the key's start:\n%s", logged)
+	}
+	if strings.Contains(logged, wrong) {
+		t.Errorf("the log shows the whole key")
+	}
+}

@@ -84,6 +84,7 @@ func (h *handler) authenticate(r *http.Request) (*hookline.APIKey, error) {
 // under the same throttle of failures as the API's: the console's login form
 // takes the same path.
 func (h *handler) authenticateKey(r *http.Request, secret string) (*hookline.APIKey, error) {
+	client := clientAddr(r)
 	if secret != "" {
 		key, err := h.lookupKey(r.Context(), secret)
 		if err == nil {
@@ -92,8 +93,14 @@ func (h *handler) authenticateKey(r *http.Request, secret string) (*hookline.API
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
+		if ok, _ := h.refusedLog.allow(client, 1, h.now()); ok {
+			// A key that is not there is most often a key from another
+			// database or a typo: say so once a minute per client, so "every
+			// request is 401" has a line to find, without the key itself.
+			h.log.Info("refused an API key that is not in the database; requests with it get 401", "client", client,
+				"key_start", keyStart(secret), "request_id", requestID(r))
+		}
 	}
-	client := clientAddr(r)
 	if wait := h.authFail.wait(client, authFailuresPerMinute, h.now()); wait > 0 {
 		h.metrics.RateLimited.Inc()
 		return nil, &httpError{status: http.StatusTooManyRequests, kind: "rate-limited",
@@ -139,6 +146,15 @@ func (h *handler) consoleKey(r *http.Request, secret string) (*hookline.APIKey, 
 // constant time.
 func (h *handler) isOperatorKey(secret string) bool {
 	return h.cfg.AdminKey != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(h.cfg.AdminKey)) == 1
+}
+
+// keyStart is as much of a key as logs may show: its first 7 characters
+// (hl_ and 4 more, what key lists show as prefix), none of a short one.
+func keyStart(secret string) string {
+	if len(secret) < 20 {
+		return ""
+	}
+	return secret[:7] + "…"
 }
 
 // bearer returns the token of an Authorization header using the Bearer scheme,

@@ -63,6 +63,8 @@ type handler struct {
 	keys     *keyCache
 	limits   *rateLimiter
 	authFail *rateLimiter
+	// refusedLog allows one log line per client a minute about keys refused.
+	refusedLog *rateLimiter
 }
 
 // New returns the API's http.Handler.
@@ -97,9 +99,10 @@ func New(o Options) http.Handler {
 	h = &handler{
 		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles, hasher: o.Hasher, ring: o.Keyring,
 		portal: port, webhooks: hooks,
-		keys:     newKeyCache(o.Store, 5*time.Second),
-		limits:   newRateLimiter(time.Hour),
-		authFail: newRateLimiter(time.Minute),
+		keys:       newKeyCache(o.Store, 5*time.Second),
+		limits:     newRateLimiter(time.Hour),
+		authFail:   newRateLimiter(time.Minute),
+		refusedLog: newRateLimiter(time.Minute),
 	}
 	mux := http.NewServeMux()
 	for _, rt := range routes {
