@@ -41,3 +41,12 @@ func spell(d time.Duration) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// AttemptsReason is the disabled_reason of a webhook the rule turns off after
+// streak failed attempts in a row.
+func (r AutoDisableRule) AttemptsReason(streak int) string {
+	if streak <= 1 {
+		return "auto-disabled: an attempt failed"
+	}
+	return fmt.Sprintf("auto-disabled: %d attempts in a row failed", streak)
+}

@@ -194,8 +194,19 @@ type Store interface {
 	// ProfileUpdate replaces a profile's definition; ErrNotFound.
 	ProfileUpdate(ctx context.Context, p *hookline.Profile) error
 	// ProfileDelete removes a profile; ErrNotFound, or ErrConflict while a webhook
-	// uses it.
+	// uses it or a tenant has it as its default.
 	ProfileDelete(ctx context.Context, name string) error
+
+	// TenantDefaultsGet returns a tenant's defaults, or ErrNotFound when the
+	// tenant has none set.
+	TenantDefaultsGet(ctx context.Context, tenant string) (*hookline.TenantDefaults, error)
+	// TenantDefaultsPut sets a tenant's defaults, replacing any; of two
+	// concurrent calls the last to commit wins. It does not check that the
+	// profile exists (file profiles are not stored): the caller does.
+	TenantDefaultsPut(ctx context.Context, d *hookline.TenantDefaults) error
+	// TenantDefaultsDelete clears a tenant's defaults; ErrNotFound when it had
+	// none.
+	TenantDefaultsDelete(ctx context.Context, tenant string) error
 
 	// EventTypeCreate stores a new catalogue entry; ErrConflict if the name exists.
 	EventTypeCreate(ctx context.Context, t *hookline.EventType) error
@@ -509,10 +520,14 @@ type WebhookProbesParams struct {
 }
 
 // AutoDisableRule turns a webhook off after Failures failed deliveries in a row
-// and no success for After. Failures == 0 disables the rule.
+// and no success for After, or after Attempts failed attempts in a row (any
+// attempt that did not succeed, retried or not; a success of any delivery of
+// the webhook resets both streaks). Failures == 0 turns the deliveries part
+// off, Attempts == 0 the attempts part.
 type AutoDisableRule struct {
 	Failures int
 	After    time.Duration
+	Attempts int
 }
 
 // DeliveryCompleteParams is the result of one attempt.
@@ -531,7 +546,8 @@ type DeliveryCompleteParams struct {
 	Now           time.Time
 	// DisableReason, when set, turns the webhook off (410 Gone).
 	DisableReason string
-	// AutoDisable is applied when Status is failed.
+	// AutoDisable is applied when Status is failed (its Failures part) and
+	// when Attempt is a failed attempt, retried or not (its Attempts part).
 	AutoDisable AutoDisableRule
 	// Ops are the operational events the completion may cause, stored in the
 	// same commit so that a crash cannot lose them; nil for none.

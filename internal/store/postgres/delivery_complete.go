@@ -15,10 +15,11 @@ import (
 
 // completeSQL applies one completion if the lease token still matches: the
 // delivery's new state, its attempt (when there is one) and the webhook's
-// success record or failure streak, in one statement. A stale completion writes
-// nothing, not even its attempt. It returns whether it applied, the delivery's
-// tenant (for its slot counts) and, after a failure, the webhook's new streak,
-// the time its streak is counted from, and whether it is active ($1 status, $2
+// success record or failure streaks (of deliveries; of attempts, retried or
+// not), in one statement. A stale completion writes nothing, not even its
+// attempt. It returns whether it applied, the delivery's tenant (for its slot
+// counts) and, after a failure, the webhook's new streaks, the time its
+// streak is counted from, and whether it is active ($1 status, $2
 // attempt number or NULL, $3 next attempt or NULL, $4 HTTP status or NULL, $5
 // last error, $6 now, $7 delivery, $8 token, $9 webhook; the attempt's other
 // columns $10 id or NULL when there is none, $11 event, $12 event type, $13
@@ -34,12 +35,13 @@ const completeSQL = `WITH d AS (
 	SELECT $10, d.id, $9, $11, $12, $13, $2, $14, $15, $4, $16, $17, $18, $5 FROM d WHERE $10::text IS NOT NULL
 ), w AS (
 	UPDATE webhooks SET
-		failed_streak = CASE WHEN $1 = 'succeeded' THEN 0 ELSE failed_streak + 1 END,
+		failed_streak = CASE WHEN $1 = 'succeeded' THEN 0 WHEN $1 = 'failed' THEN failed_streak + 1 ELSE failed_streak END,
+		failed_attempts = CASE WHEN $1 = 'succeeded' THEN 0 WHEN $10::text IS NOT NULL THEN failed_attempts + 1 ELSE failed_attempts END,
 		last_success_at = CASE WHEN $1 = 'succeeded' THEN $6 ELSE last_success_at END
-	WHERE id = $9 AND $1 IN ('succeeded', 'failed') AND EXISTS (SELECT FROM d)
-	RETURNING failed_streak, coalesce(last_success_at, created_at) AS since, active
+	WHERE id = $9 AND ($1 IN ('succeeded', 'failed') OR $10::text IS NOT NULL) AND EXISTS (SELECT FROM d)
+	RETURNING failed_streak, failed_attempts, coalesce(last_success_at, created_at) AS since, active
 )
-SELECT EXISTS (SELECT FROM d), (SELECT tenant FROM d), w.failed_streak, w.since, w.active
+SELECT EXISTS (SELECT FROM d), (SELECT tenant FROM d), w.failed_streak, w.failed_attempts, w.since, w.active
 FROM (VALUES (1)) AS one LEFT JOIN w ON true`
 
 // DeliveryComplete implements store.Store. The batch is one transaction of at most
@@ -92,10 +94,11 @@ func completeDeliveries(ctx context.Context, tx pgx.Tx, sd *slotDeltas, ps []sto
 			applied bool
 			tenant  *string
 			streak  *int
+			tries   *int
 			since   *time.Time
 			active  *bool
 		)
-		if err := br.QueryRow().Scan(&applied, &tenant, &streak, &since, &active); err != nil {
+		if err := br.QueryRow().Scan(&applied, &tenant, &streak, &tries, &since, &active); err != nil {
 			br.Close()
 			return err
 		}
@@ -110,9 +113,12 @@ func completeDeliveries(ctx context.Context, tx pgx.Tx, sd *slotDeltas, ps []sto
 		}
 		disable[i] = p.DisableReason
 		rule := p.AutoDisable
-		if p.Status == hookline.DeliveryFailed && streak != nil && *active && disable[i] == "" &&
-			rule.Failures > 0 && *streak >= rule.Failures && !since.After(p.Now.Add(-rule.After)) {
+		switch {
+		case streak == nil || !*active || disable[i] != "" || p.Status == hookline.DeliverySucceeded:
+		case p.Status == hookline.DeliveryFailed && rule.Failures > 0 && *streak >= rule.Failures && !since.After(p.Now.Add(-rule.After)):
 			disable[i] = rule.Reason(*streak)
+		case p.Attempt != nil && rule.Attempts > 0 && *tries >= rule.Attempts:
+			disable[i] = rule.AttemptsReason(*tries)
 		}
 	}
 	if err := br.Close(); err != nil {

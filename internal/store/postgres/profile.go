@@ -61,6 +61,12 @@ func (s *Store) ProfileDelete(ctx context.Context, name string) error {
 		if n > 0 {
 			return fmt.Errorf("%d webhooks use it: %w", n, store.ErrConflict)
 		}
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM tenant_defaults WHERE profile = $1", name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%d tenants have it as their default: %w", n, store.ErrConflict)
+		}
 		tag, err := tx.Exec(ctx, "DELETE FROM profiles WHERE name = $1", name)
 		if err != nil {
 			return err

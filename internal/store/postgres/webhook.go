@@ -154,11 +154,12 @@ func (s *Store) WebhookUpdate(ctx context.Context, w *hookline.Webhook) error {
 		previousUntil = ts(*w.PreviousSecretUntil)
 	}
 	// The CASEs read the row as it was before the update: re-activating clears
-	// the reason and, if it was off, the failure streak.
+	// the reason and, if it was off, the failure streaks.
 	return s.execOne(ctx, "update webhook", `UPDATE webhooks SET url = $1, description = $2, events = $3,
 			secret = $4, profile = $5, headers = $6, metadata = $7, ordered = $8, updated_at = $9,
 			disabled_reason = CASE WHEN $10 THEN '' ELSE disabled_reason END,
 			failed_streak = CASE WHEN $10 AND NOT active THEN 0 ELSE failed_streak END,
+			failed_attempts = CASE WHEN $10 AND NOT active THEN 0 ELSE failed_attempts END,
 			active = $10, previous_secret = $11, previous_secret_until = $12
 			WHERE id = $13`,
 		w.URL, w.Description, store.EncodeJSON(w.Events), sealed, w.Profile, headers, store.EncodeJSON(w.Metadata),

@@ -172,7 +172,7 @@ func writeEach[P, R any](ctx context.Context, s *Store, what string, ps []P, one
 // once per delivery (before a failure of the same webhook, which reads it).
 type successes map[string]int64
 
-const recordSuccessSQL = "UPDATE webhooks SET failed_streak = 0, last_success_at = ? WHERE id = ?"
+const recordSuccessSQL = "UPDATE webhooks SET failed_streak = 0, failed_attempts = 0, last_success_at = ? WHERE id = ?"
 
 // flush writes webhook id's pending success, if any.
 func (sc successes) flush(ctx context.Context, tx wtx, id string) error {
@@ -224,25 +224,34 @@ func completeDelivery(ctx context.Context, tx wtx, p store.DeliveryCompleteParam
 		}
 	}
 	res.Applied = true
-	switch p.Status {
-	case hookline.DeliverySucceeded:
+	// A failed attempt counts whether or not it is retried; a failed delivery
+	// whether or not it ends with an attempt.
+	failedDelivery := p.Status == hookline.DeliveryFailed
+	failedAttempt := p.Attempt != nil && p.Status != hookline.DeliverySucceeded
+	switch {
+	case p.Status == hookline.DeliverySucceeded:
 		succ[p.WebhookID] = ms(p.Now)
-	case hookline.DeliveryFailed:
+	case failedDelivery || failedAttempt:
 		if err := succ.flush(ctx, tx, p.WebhookID); err != nil {
 			return res, err
 		}
-		var streak int
+		var streak, attempts int
 		var since int64
 		var active int
-		err := tx.queryRowHot(ctx, `UPDATE webhooks SET failed_streak = failed_streak + 1 WHERE id = ?
-			RETURNING failed_streak, coalesce(last_success_at, created_at), active`, p.WebhookID).Scan(&streak, &since, &active)
+		err := tx.queryRowHot(ctx, `UPDATE webhooks SET failed_streak = failed_streak + ?,
+			failed_attempts = failed_attempts + ? WHERE id = ?
+			RETURNING failed_streak, failed_attempts, coalesce(last_success_at, created_at), active`,
+			boolInt(failedDelivery), boolInt(failedAttempt), p.WebhookID).Scan(&streak, &attempts, &since, &active)
 		if err != nil && err != sql.ErrNoRows {
 			return res, err
 		}
 		rule := p.AutoDisable
-		if err == nil && active == 1 && p.DisableReason == "" && rule.Failures > 0 && streak >= rule.Failures &&
-			!fromMS(since).After(p.Now.Add(-rule.After)) {
+		switch {
+		case err != nil || active != 1 || p.DisableReason != "":
+		case failedDelivery && rule.Failures > 0 && streak >= rule.Failures && !fromMS(since).After(p.Now.Add(-rule.After)):
 			p.DisableReason = rule.Reason(streak)
+		case failedAttempt && rule.Attempts > 0 && attempts >= rule.Attempts:
+			p.DisableReason = rule.AttemptsReason(attempts)
 		}
 	}
 	if p.DisableReason != "" {

@@ -60,6 +60,12 @@ func (s *Store) ProfileDelete(ctx context.Context, name string) error {
 		if n > 0 {
 			return fmt.Errorf("%d webhooks use it: %w", n, store.ErrConflict)
 		}
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM tenant_defaults WHERE profile = ?", name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%d tenants have it as their default: %w", n, store.ErrConflict)
+		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM profiles WHERE name = ?", name)
 		if err != nil {
 			return err

@@ -154,10 +154,11 @@ func (s *Store) WebhookUpdate(ctx context.Context, w *hookline.Webhook) error {
 			profile = ?, headers = ?, metadata = ?, ordered = ?, updated_at = ?,
 			disabled_reason = CASE WHEN ? = 1 THEN '' ELSE disabled_reason END,
 			failed_streak = CASE WHEN ? = 1 AND active = 0 THEN 0 ELSE failed_streak END,
+			failed_attempts = CASE WHEN ? = 1 AND active = 0 THEN 0 ELSE failed_attempts END,
 			active = ?, previous_secret = ?, previous_secret_until = ?
 			WHERE id = ?`,
 		w.URL, w.Description, store.EncodeJSON(w.Events), sealed, w.Profile, headers, store.EncodeJSON(w.Metadata),
-		boolInt(w.Ordered), ms(w.UpdatedAt), boolInt(w.Active), boolInt(w.Active), boolInt(w.Active),
+		boolInt(w.Ordered), ms(w.UpdatedAt), boolInt(w.Active), boolInt(w.Active), boolInt(w.Active), boolInt(w.Active),
 		previous, previousUntil, w.ID)
 }
 

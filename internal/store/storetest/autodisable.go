@@ -47,6 +47,19 @@ func (a *autoEnv) finish(i int, status string, at time.Time, rule store.AutoDisa
 }
 
 // wantActive checks the webhook's state after a completion.
+// reactivate turns the webhook, which a rule has just turned off, on again.
+func (a *autoEnv) reactivate(t *testing.T) {
+	t.Helper()
+	w := a.getWebhook(a.w.ID)
+	if w.Active {
+		t.Fatal("webhook still active after the rule tripped")
+	}
+	w.Active = true
+	if err := a.s.WebhookUpdate(a.ctx, w); err != nil {
+		t.Fatalf("WebhookUpdate: %v", err)
+	}
+}
+
 func (a *autoEnv) wantActive(res store.DeliveryCompleteResult, active bool, streak int) {
 	a.t.Helper()
 	if res.WebhookDisabled == active {
@@ -204,14 +217,7 @@ func exerciseAutoDisable(t *testing.T, open func(t *testing.T) store.Store) {
 		"ReactivateClearsState": func(t *testing.T) {
 			a := newAutoEnv(t, open, 2)
 			a.finish(0, hookline.DeliveryFailed, a.now.Add(time.Second), store.AutoDisableRule{Failures: 1})
-			w := a.getWebhook(a.w.ID)
-			if w.Active {
-				t.Fatal("webhook still active after the rule tripped")
-			}
-			w.Active = true
-			if err := a.s.WebhookUpdate(a.ctx, w); err != nil {
-				t.Fatalf("WebhookUpdate: %v", err)
-			}
+			a.reactivate(t)
 			got := a.getWebhook(a.w.ID)
 			if !got.Active || got.DisabledReason != "" || got.FailedStreak != 0 {
 				t.Errorf("re-activated webhook: got active %v, reason %q, streak %d; want true, empty, 0",
