@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -230,6 +231,9 @@ type seedCase struct {
 	keys []string
 	// unixTimestamp: the envelope's timestamp is a number (URLR), else a string.
 	unixTimestamp bool
+	// zone is how a string timestamp ends: "+00:00" as the page shows (FormVox),
+	// else "Z".
+	zone string
 	// render builds the exact body a receiver must get for data (compact) with the
 	// envelope's timestamp as received and the delivery id.
 	render func(typ string, data []byte, ts json.RawMessage, deliveryID string) []byte
@@ -239,6 +243,9 @@ type seedCase struct {
 
 var (
 	hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// formvoxSecret is the page's "whsec_<32 chars>", in the alphabet of its
+	// fvx_ key example.
+	formvoxSecret = regexp.MustCompile(`^whsec_[A-Za-z0-9]{32}$`)
 )
 
 // envelope writes {"k": v, ...} from raw members in order.
@@ -373,13 +380,14 @@ func seedCases() []seedCase {
 			name:        "formvox",
 			secret:      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 			wrongSecret: "whsec_0123456789abcdefghijklmnopqrstuv",
+			zone:        "+00:00",
 			receivers: []receiverSpec{
 				{file: "receiver.php", path: "/webhook"},
 				{file: "receiver.py", path: "/webhook"},
 				{file: "receiver.js", path: "/webhook"},
 			},
 			events: []seedEvent{
-				{typ: "response.created", token: "abc123-def456", timestamp: "2026-01-27T10:30:00Z", data: `{
+				{typ: "response.created", token: "abc123-def456", timestamp: "2026-01-27T10:30:00+00:00", data: `{
   "form": {"title": "Customer Feedback Survey"},
   "response": {
     "id": "abc123-def456",
@@ -810,6 +818,8 @@ func checkSeedLine(t *testing.T, sc seedCase, prof *profile.Profile, typ, timest
 			t.Errorf("%s: timestamp %s is not a string", typ, ts)
 		} else if at, err := time.Parse(time.RFC3339Nano, s); err != nil {
 			t.Errorf("%s: timestamp %q is not ISO 8601 / RFC 3339", typ, s)
+		} else if zone := cmp.Or(sc.zone, "Z"); !strings.HasSuffix(s, zone) {
+			t.Errorf("%s: timestamp %q, want it to end with %q as the page shows", typ, s, zone)
 		} else if timestamp != "" && s != timestamp {
 			t.Errorf("%s: timestamp %q, want %q as published", typ, s, timestamp)
 		} else if timestamp == "" && time.Since(at).Abs() > time.Minute {
@@ -951,7 +961,7 @@ type policyCase struct {
 	seed         string
 	statuses     []int
 	wantAttempts int
-	wantStatus   string // the delivery's end: succeeded or failed
+	wantStatus   string // the delivery's end: succeeded, failed or cancelled
 	wantActive   bool   // the webhook afterwards
 	wantOps      []string
 }
@@ -1038,15 +1048,20 @@ func TestSeedPolicies(t *testing.T) {
 		{name: "formulr 410 and 404 retried, not disabled", seed: "formulr", statuses: []int{410, 404, 200},
 			wantAttempts: 3, wantStatus: "succeeded", wantActive: true},
 		// Products Manager: 4xx not retried but 408 and 429, 5xx retried after 1,
-		// 5, 15 min, 1 h, 6 h; disabled once a delivery has failed for good.
-		{name: "productsmanager 400 not retried, webhook disabled", seed: "productsmanager", statuses: []int{400},
-			wantAttempts: 1, wantStatus: "failed", wantActive: false, wantOps: []string{"delivery.failed", "webhook.disabled"}},
-		{name: "productsmanager 404 not retried, webhook disabled", seed: "productsmanager", statuses: []int{404},
-			wantAttempts: 1, wantStatus: "failed", wantActive: false, wantOps: []string{"delivery.failed", "webhook.disabled"}},
+		// 5, 15 min, 1 h, 6 h; "Après 5 tentatives échouées, le webhook est
+		// désactivé": one 4xx (one failed attempt) leaves it on; the fifth failed
+		// attempt in a row turns it off, and the delivery's sixth attempt is then
+		// not made (cancelled: the webhook is disabled).
+		{name: "productsmanager 400 not retried, webhook kept", seed: "productsmanager", statuses: []int{400},
+			wantAttempts: 1, wantStatus: "failed", wantActive: true, wantOps: []string{"delivery.failed"}},
+		{name: "productsmanager 404 not retried, webhook kept", seed: "productsmanager", statuses: []int{404},
+			wantAttempts: 1, wantStatus: "failed", wantActive: true, wantOps: []string{"delivery.failed"}},
+		{name: "productsmanager 413 not retried, webhook kept", seed: "productsmanager", statuses: []int{413},
+			wantAttempts: 1, wantStatus: "failed", wantActive: true, wantOps: []string{"delivery.failed"}},
 		{name: "productsmanager 408 429 5xx retried", seed: "productsmanager", statuses: []int{408, 429, 500, 502, 200},
 			wantAttempts: 5, wantStatus: "succeeded", wantActive: true},
-		{name: "productsmanager 5xx to the end, webhook disabled", seed: "productsmanager", statuses: []int{500},
-			wantAttempts: 6, wantStatus: "failed", wantActive: false, wantOps: []string{"delivery.failed", "webhook.disabled"}},
+		{name: "productsmanager 5xx, disabled after 5 failed attempts", seed: "productsmanager", statuses: []int{500},
+			wantAttempts: 5, wantStatus: "cancelled", wantActive: false, wantOps: []string{"webhook.disabled"}},
 		// FormVox: the page states no schedule: the server's, and its rules.
 		{name: "formvox 503 retried to the end", seed: "formvox", statuses: []int{503},
 			wantAttempts: 9, wantStatus: "failed", wantActive: true, wantOps: []string{"delivery.failed"}},
@@ -1083,24 +1098,103 @@ func TestSeedPolicies(t *testing.T) {
 		payload := func(size int) json.RawMessage { // compact JSON of exactly size bytes
 			return json.RawMessage(`{"s":"` + strings.Repeat("a", size-8) + `"}`)
 		}
-		s.mustDo(http.MethodPost, "/v1/events", map[string]any{
-			"type": "response.created", "tenant": "policy-limits", "data": payload(1048577),
-		}, &problem, http.StatusRequestEntityTooLarge)
-		if !strings.Contains(problem.Detail, `profile "formulr"`) {
-			t.Errorf("1 Mo + 1 byte refused with %q, want the formulr profile's limit", problem.Detail)
+		// "1 Mo" is the request a receiver gets: the body as sent, the envelope
+		// around the data included (the page's example time: a known length).
+		const limit = 1048576
+		overhead := len(`{"event":"response.created","timestamp":"2024-12-14T10:30:00Z","data":}`)
+		event := func(tenant string, size int) map[string]any {
+			return map[string]any{"type": "response.created", "tenant": tenant, "timestamp": "2024-12-14T10:30:00Z", "data": payload(size)}
+		}
+		s.mustDo(http.MethodPost, "/v1/events", event("policy-limits", limit-overhead+1), &problem, http.StatusRequestEntityTooLarge)
+		if want := `the request body a webhook of profile "formulr" would get is 1048577 bytes, more than the 1048576 its max_body_bytes allows`; !strings.Contains(problem.Detail, want) {
+			t.Errorf("a body of 1 Mo + 1 byte refused with %q, want %q", problem.Detail, want)
 		}
 		var wh webhookCreated
 		s.mustDo(http.MethodPost, "/v1/webhooks", map[string]any{
 			"url": url, "tenant": "policy-limits-ok", "profile": "formulr",
 		}, &wh, http.StatusCreated)
-		s.mustDo(http.MethodPost, "/v1/events", map[string]any{
-			"type": "response.created", "tenant": "policy-limits-ok", "data": payload(1048576),
-		}, &struct{}{}, http.StatusAccepted)
+		s.mustDo(http.MethodPost, "/v1/events", event("policy-limits-ok", limit-overhead), &struct{}{}, http.StatusAccepted)
+		// One request: the refused event went to none of the 50 webhooks.
 		if !waitFor(10*time.Second, func() bool { return len(sc.snapshot()) == 1 }) {
 			t.Fatalf("the 1 Mo event: the receiver got %d requests, want 1", len(sc.snapshot()))
 		}
-		if n := len(sc.snapshot()[0].body); n < 1048576 {
-			t.Errorf("the 1 Mo event: body of %d bytes", n)
+		if n := len(sc.snapshot()[0].body); n != limit {
+			t.Errorf("the 1 Mo event: body of %d bytes, want %d", n, limit)
+		}
+	})
+
+	// Products Manager: a 413 (one large event) is one failed attempt, not
+	// retried; the webhook stays on through four of them and goes off at the
+	// fifth, and events published afterwards get no delivery.
+	t.Run("productsmanager five 413 deliveries disable", func(t *testing.T) {
+		t.Parallel()
+		url, sc := rec.path("/pm413", http.StatusRequestEntityTooLarge)
+		const tenant = "policy-pm413"
+		var wh webhookCreated
+		s.mustDo(http.MethodPost, "/v1/webhooks", map[string]any{
+			"url": url, "tenant": tenant, "profile": "productsmanager-fast", "secret": "pm413_secret",
+		}, &wh, http.StatusCreated)
+		var w struct {
+			Active         bool   `json:"active"`
+			DisabledReason string `json:"disabled_reason"`
+		}
+		for n := 1; n <= 5; n++ {
+			dl := s.publish(t, tenant, seedEvent{typ: "policy.check", data: `{"n": ` + strconv.Itoa(n) + `}`})[wh.ID]
+			if dl == "" {
+				t.Fatalf("event %d: no delivery for the webhook", n)
+			}
+			var d struct {
+				Status string `json:"status"`
+			}
+			if !waitFor(10*time.Second, func() bool {
+				_, err := s.do(http.MethodGet, "/v1/deliveries/"+dl, nil, &d)
+				return err == nil && d.Status == "failed"
+			}) {
+				t.Fatalf("event %d: delivery %q, want failed after its one attempt", n, d.Status)
+			}
+			s.mustDo(http.MethodGet, "/v1/webhooks/"+wh.ID, nil, &w, http.StatusOK)
+			if want := n < 5; w.Active != want {
+				t.Fatalf("after %d × 413: active %v (%q), want %v", n, w.Active, w.DisabledReason, want)
+			}
+		}
+		if want := "auto-disabled: 5 attempts in a row failed"; w.DisabledReason != want {
+			t.Errorf("disabled_reason %q, want %q", w.DisabledReason, want)
+		}
+		if got := s.publish(t, tenant, seedEvent{typ: "policy.check", data: `{"n": 6}`}); got[wh.ID] != "" {
+			t.Errorf("an event after the disabling got delivery %s", got[wh.ID])
+		}
+		if n := len(sc.snapshot()); n != 5 {
+			t.Errorf("receiver got %d requests, want 5", n)
+		}
+	})
+
+	// FormVox's "Secret: whsec_<32 chars>": a given secret of another format is
+	// refused, naming the format; created and rotated ones are generated in it.
+	t.Run("formvox secrets", func(t *testing.T) {
+		t.Parallel()
+		url, _ := rec.path("/secrets", http.StatusOK)
+		var problem struct {
+			Errors []struct{ Field, Message string } `json:"errors"`
+		}
+		s.mustDo(http.MethodPost, "/v1/webhooks", map[string]any{
+			"url": url, "tenant": "policy-secrets", "profile": "formvox", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La+/Sw",
+		}, &problem, http.StatusUnprocessableEntity)
+		if len(problem.Errors) != 1 || problem.Errors[0].Field != "secret" ||
+			!strings.Contains(problem.Errors[0].Message, `must be "whsec_" followed by 32 letters and digits`) {
+			t.Errorf("a base64 secret: got errors %+v, want secret and the page's format", problem.Errors)
+		}
+		var wh, rot webhookCreated
+		s.mustDo(http.MethodPost, "/v1/webhooks", map[string]any{
+			"url": url, "tenant": "policy-secrets", "profile": "formvox",
+		}, &wh, http.StatusCreated)
+		s.mustDo(http.MethodPost, "/v1/webhooks/"+wh.ID+"/rotate-secret", map[string]any{}, &rot, http.StatusOK)
+		for what, got := range map[string]string{"created": wh.Secret, "rotated": rot.Secret} {
+			if !formvoxSecret.MatchString(got) {
+				t.Errorf("%s: secret %q, want whsec_ + 32 letters and digits", what, got)
+			}
+		}
+		if rot.Secret == wh.Secret {
+			t.Errorf("rotation kept the secret %q", wh.Secret)
 		}
 	})
 
@@ -1109,15 +1203,17 @@ func TestSeedPolicies(t *testing.T) {
 			t.Parallel()
 			sched := schedules[pc.seed]
 			url, sc := rec.path(fmt.Sprintf("/case/%d", i), pc.statuses...)
-			secret := "policy_secret_" + strconv.Itoa(i)
-			if pc.seed == "formvox" {
-				secret = "whsec_" + strings.Repeat("p", 31) + strconv.Itoa(i%10)
-			}
-			tenant := fmt.Sprintf("policy-%d", i)
+			in := map[string]any{"url": url, "tenant": fmt.Sprintf("policy-%d", i), "profile": pc.seed + "-fast"}
+			if pc.seed != "formvox" {
+				in["secret"] = "policy_secret_" + strconv.Itoa(i)
+			} // FormVox's is generated: the page's format, signing as the page's code expects
+			tenant := in["tenant"].(string)
 			var wh webhookCreated
-			s.mustDo(http.MethodPost, "/v1/webhooks", map[string]any{
-				"url": url, "tenant": tenant, "profile": pc.seed + "-fast", "secret": secret,
-			}, &wh, http.StatusCreated)
+			s.mustDo(http.MethodPost, "/v1/webhooks", in, &wh, http.StatusCreated)
+			secret := wh.Secret
+			if pc.seed == "formvox" && !formvoxSecret.MatchString(secret) {
+				t.Errorf("generated secret %q, want the page's whsec_<32 chars> in letters and digits", secret)
+			}
 			data := `{"n": ` + strconv.Itoa(i) + `}`
 			if pc.seed == "formvox" {
 				data = `{"form": {"title": "t"}, "response": {"id": "r-` + strconv.Itoa(i) + `"}}`
@@ -1136,7 +1232,7 @@ func TestSeedPolicies(t *testing.T) {
 			limit := total + total/10 + 15*time.Second
 			if !waitFor(limit, func() bool {
 				_, err := s.do(http.MethodGet, "/v1/deliveries/"+dl, nil, &d)
-				return err == nil && (d.Status == "succeeded" || d.Status == "failed")
+				return err == nil && (d.Status == "succeeded" || d.Status == "failed" || d.Status == "cancelled")
 			}) {
 				t.Fatalf("delivery still %q after %s (%d attempts)", d.Status, limit, len(sc.snapshot()))
 			}
@@ -1236,6 +1332,9 @@ func TestSeedPolicies(t *testing.T) {
 			s.mustDo(http.MethodGet, "/v1/webhooks/"+wh.ID, nil, &w, http.StatusOK)
 			if w.Active != pc.wantActive {
 				t.Errorf("webhook active=%v (%s), want %v", w.Active, w.DisabledReason, pc.wantActive)
+			}
+			if want := "auto-disabled: 5 attempts in a row failed"; pc.seed == "productsmanager" && !pc.wantActive && w.DisabledReason != want {
+				t.Errorf("disabled_reason %q, want %q", w.DisabledReason, want)
 			}
 			var ops []opsEvent
 			waitFor(5*time.Second, func() bool {

@@ -66,8 +66,18 @@ func (h *handler) publishParams(r *http.Request, in *eventInput, idemHeader stri
 		return p, hookline.Invalid("data", "is not valid JSON")
 	}
 	if int64(compact.Len()) > h.cfg.MaxPayloadBytes {
-		msg := fmt.Sprintf("%d bytes, more than the %d allowed", compact.Len(), h.cfg.MaxPayloadBytes)
+		msg := fmt.Sprintf("%d bytes, more than the %d this server allows (--max-payload-bytes)", compact.Len(), h.cfg.MaxPayloadBytes)
 		return p, &httpError{status: http.StatusRequestEntityTooLarge, kind: "too-large", field: "data", message: msg, detail: "data: " + msg}
+	}
+	// The event type's schema, when the catalogue has one for it.
+	sch, err := h.schemas.get(r.Context(), in.Type)
+	if err != nil {
+		return p, err
+	}
+	if sch != nil {
+		if err := checkData(sch, "data", compact.Bytes()); err != nil {
+			return p, err
+		}
 	}
 	key := in.ID
 	if idemHeader != "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/hookline/hookline/internal/hookline"
 )
@@ -40,7 +41,23 @@ func (in *eventTypeInput) validate() error {
 	if len(in.Schema) > 0 && in.Schema[0] != '{' {
 		return hookline.Invalid("schema", "must be a JSON Schema object")
 	}
+	if len(in.Schema) > 0 {
+		sch, err := compileSchema(in.Schema)
+		if err != nil {
+			return hookline.Invalid("schema", "is not a JSON Schema this server can use: %s", oneLine(err.Error()))
+		}
+		// The example is what the portal shows subscribers: it must be data the
+		// type accepts.
+		if len(in.Example) > 0 {
+			return checkData(sch, "example", in.Example)
+		}
+	}
 	return nil
+}
+
+// oneLine joins a multi-line library message into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // canEditCatalogue refuses tenant-limited keys: the event type catalogue is the
@@ -76,6 +93,7 @@ func (h *handler) eventTypeCreate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
+	h.schemas.forget(t.Name)
 	writeCreated(w, t, "event-types", t.Name)
 }
 
@@ -131,6 +149,7 @@ func (h *handler) eventTypeUpdate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
+	h.schemas.forget(t.Name)
 	writeJSON(w, http.StatusOK, t)
 }
 
@@ -143,5 +162,6 @@ func (h *handler) eventTypeDelete(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
+	h.schemas.forget(r.PathValue("name"))
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -335,6 +335,9 @@ var oaBodies = map[string]string{
 	"POST /v1/keys/verify":                       "KeyVerify",
 
 	"POST /v1/portal-sessions": "PortalSessionCreate",
+
+	"PUT /v1/tenants/{tenant}/defaults": "TenantDefaultsUpdate",
+	"POST /v1/webhook-tests":            "WebhookTestURL",
 }
 
 // oaOptionalBodies are the routes of oaBodies whose body may be left out
@@ -640,11 +643,13 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		full   any
 	}{
 		{"Webhook", hookline.Webhook{}, &hookline.Webhook{}},
+		{"WebhookRotated", rotatedView{Webhook: &hookline.Webhook{}}, &rotatedView{Webhook: &hookline.Webhook{}}},
 		{"Event", hookline.Event{}, &hookline.Event{}},
 		{"EventWithDeliveries", eventWithDeliveries{Event: &hookline.Event{}}, &eventWithDeliveries{}},
 		{"Delivery", hookline.Delivery{}, &hookline.Delivery{}},
 		{"Attempt", hookline.Attempt{}, &hookline.Attempt{}},
 		{"LogEntry", logItem{}, &logItem{}},
+		{"WebhookURLTested", urlTested{}, &urlTested{}},
 		{"EventAccepted", eventAccepted{}, &eventAccepted{}},
 		{"EventBatchAccepted", batchAccepted{}, &batchAccepted{}},
 		{"EventBatchResult", batchResult{}, &batchResult{}},
@@ -731,6 +736,7 @@ func TestOpenAPIRequestSchemasMatchInputs(t *testing.T) {
 		{"EventTypeUpdate", reflect.TypeFor[eventTypeInput]()},
 		{"APIKeyCreate", reflect.TypeFor[apiKeyInput]()},
 		{"WebhookRotateSecret", reflect.TypeFor[rotateInput]()},
+		{"WebhookTestURL", reflect.TypeFor[webhooks.TestURLInput]()},
 		{"WebhookRecover", reflect.TypeFor[recoverInput]()},
 		{"EventReplay", reflect.TypeFor[replayInput]()},
 		{"ProfileCreate", reflect.TypeFor[profileInput]()},

@@ -33,6 +33,12 @@ var routes = []route{
 	{"GET /v1/webhooks/{id}/logs", hookline.ScopeDeliveriesRead, (*handler).webhookLogs},
 	{"POST /v1/webhooks/{id}/recover", hookline.ScopeDeliveriesWrite, (*handler).webhookRecover},
 
+	{"POST /v1/webhook-tests", hookline.ScopeWebhooksWrite, (*handler).webhookTestURL},
+
+	{"GET /v1/tenants/{tenant}/defaults", hookline.ScopeWebhooksRead, (*handler).tenantDefaultsGet},
+	{"PUT /v1/tenants/{tenant}/defaults", hookline.ScopeWebhooksWrite, (*handler).tenantDefaultsPut},
+	{"DELETE /v1/tenants/{tenant}/defaults", hookline.ScopeWebhooksWrite, (*handler).tenantDefaultsDelete},
+
 	{"POST /v1/events", hookline.ScopeEventsWrite, (*handler).eventPublish},
 	{"POST /v1/events/batch", hookline.ScopeEventsWrite, (*handler).eventPublishBatch},
 	{"GET /v1/events", hookline.ScopeEventsRead, (*handler).eventList},

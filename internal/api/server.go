@@ -61,6 +61,7 @@ type handler struct {
 	portal   *portal.Portal
 	webhooks *webhooks.Service
 	keys     *keyCache
+	schemas  *schemaCache
 	limits   *rateLimiter
 	authFail *rateLimiter
 	// refusedLog allows one log line per client a minute about keys refused.
@@ -90,7 +91,7 @@ func New(o Options) http.Handler {
 	if o.Keyring == nil {
 		o.Keyring = keyring.New(keyring.Options{Store: o.Store, Hasher: o.Hasher, Logger: o.Logger, Now: clock})
 	}
-	hooks := webhooks.New(webhooks.Options{Store: o.Store, Engine: o.Engine, Profiles: o.Profiles, MaxPerTenant: o.Config.MaxWebhooksPerTenant, Now: clock})
+	hooks := webhooks.New(webhooks.Options{Store: o.Store, Engine: o.Engine, Profiles: o.Profiles, MaxPerTenant: o.Config.MaxWebhooksPerTenant, DefaultProfile: o.Config.DefaultProfile, Now: clock})
 	var h *handler
 	port := portal.New(portal.Options{Store: o.Store, Hasher: o.Hasher, Webhooks: hooks, Keyring: o.Keyring, Profiles: o.Profiles,
 		Authenticate:   func(r *http.Request, key string) (*hookline.APIKey, error) { return h.consoleKey(r, key) },
@@ -100,6 +101,7 @@ func New(o Options) http.Handler {
 		store: o.Store, engine: o.Engine, cfg: o.Config, metrics: o.Metrics, log: o.Logger, now: o.Now, profiles: o.Profiles, hasher: o.Hasher, ring: o.Keyring,
 		portal: port, webhooks: hooks,
 		keys:       newKeyCache(o.Store, 5*time.Second),
+		schemas:    newSchemaCache(o.Store, 5*time.Second),
 		limits:     newRateLimiter(time.Hour),
 		authFail:   newRateLimiter(time.Minute),
 		refusedLog: newRateLimiter(time.Minute),

@@ -43,21 +43,27 @@ func showSecret(r *http.Request) bool {
 	return r.URL.Query().Get("include_secret") == "true" && apiKey(r).Allows(hookline.ScopeAdmin)
 }
 
-func (h *handler) webhookCreate(w http.ResponseWriter, r *http.Request) {
-	var in webhooks.Input
-	if err := decode(w, r, &in, maxBodyBytes); err != nil {
-		h.error(w, r, err)
-		return
+// decodeTarget decodes the body of a request that names a URL, which is
+// required, and perhaps a tenant (a webhook to create, a URL to test): url
+// and tenant point at those fields of in. It returns the tenant the request
+// acts on (scopedTenant).
+func decodeTarget(w http.ResponseWriter, r *http.Request, in any, url, tenant **string) (string, error) {
+	if err := decode(w, r, in, maxBodyBytes); err != nil {
+		return "", err
 	}
-	if in.URL == nil {
-		h.error(w, r, hookline.Invalid("url", "is required"))
-		return
+	if *url == nil {
+		return "", hookline.Invalid("url", "is required")
 	}
 	var requested string
-	if in.Tenant != nil {
-		requested = *in.Tenant
+	if *tenant != nil {
+		requested = **tenant
 	}
-	tenant, err := scopedTenant(r, requested)
+	return scopedTenant(r, requested)
+}
+
+func (h *handler) webhookCreate(w http.ResponseWriter, r *http.Request) {
+	var in webhooks.Input
+	tenant, err := decodeTarget(w, r, &in, &in.URL, &in.Tenant)
 	if err != nil {
 		h.error(w, r, err)
 		return
@@ -170,7 +176,7 @@ type logItem struct {
 	Event           string            `json:"event"`
 	EventID         string            `json:"event_id"`
 	DeliveryID      string            `json:"delivery_id,omitempty"`
-	HTTPStatus      int               `json:"http_status"`
+	HTTPStatus      *int              `json:"http_status"` // null: no answer (error says why)
 	ResponseTimeMS  int64             `json:"response_time_ms"`
 	RetryCount      int               `json:"retry_count"`
 	Success         bool              `json:"success"`
@@ -185,7 +191,7 @@ type logItem struct {
 func logEntry(a *hookline.Attempt) logItem {
 	return logItem{
 		ID: a.ID, Timestamp: a.StartedAt.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano), Event: a.EventType, EventID: a.EventID,
-		DeliveryID: a.DeliveryID, HTTPStatus: a.StatusCode, ResponseTimeMS: a.DurationMS, RetryCount: a.RetryCount(),
+		DeliveryID: a.DeliveryID, HTTPStatus: a.HTTPStatus(), ResponseTimeMS: a.DurationMS, RetryCount: a.RetryCount(),
 		Success: a.Succeeded(), Error: a.Error,
 		RequestHeaders: a.RequestHeaders, ResponseHeaders: a.ResponseHeaders, ResponseBody: a.ResponseBody,
 	}
@@ -224,8 +230,16 @@ type rotateInput struct {
 	// Secret is the new secret; generated when empty.
 	Secret string `json:"secret"`
 	// GracePeriod is how long the old secret keeps signing next to the new one
-	// (a Go duration, default 24h, at most 7 days; 0s drops it at once).
+	// (a Go duration, default 24h, at most 7 days; 0s drops it at once). A
+	// profile with one signature per header gives none (webhooks.CarriesGrace).
 	GracePeriod string `json:"grace_period"`
+}
+
+// rotatedView is the answer of rotate-secret: the webhook, and why the old
+// secret stopped signing at once when its profile cannot carry a grace period.
+type rotatedView struct {
+	*hookline.Webhook
+	NoGraceReason string `json:"no_grace_reason,omitempty"`
 }
 
 func (h *handler) webhookRotateSecret(w http.ResponseWriter, r *http.Request) {
@@ -236,14 +250,14 @@ func (h *handler) webhookRotateSecret(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	grace := webhooks.DefaultGracePeriod
+	var grace *time.Duration
 	if in.GracePeriod != "" {
 		d, err := time.ParseDuration(in.GracePeriod)
 		if err != nil || d < 0 || d > webhooks.MaxGracePeriod {
 			h.error(w, r, hookline.Invalid("grace_period", "must be a duration from 0s to 168h, such as 24h"))
 			return
 		}
-		grace = d
+		grace = &d
 	}
 	wh, err := h.webhookFor(r)
 	if err != nil {
@@ -255,5 +269,10 @@ func (h *handler) webhookRotateSecret(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, webhookView(wh, r, true))
+	why, err := h.webhooks.NoGraceReason(r.Context(), wh)
+	if err != nil {
+		h.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rotatedView{Webhook: webhookView(wh, r, true), NoGraceReason: why})
 }

@@ -52,6 +52,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		log.Info("loaded profiles", "from", cfg.Profiles, "names", names)
 	}
+	if _, err := profiles.Get(ctx, cfg.DefaultProfile); err != nil {
+		return fmt.Errorf("config: --default-profile (HOOKLINE_DEFAULT_PROFILE) %q: %w; a profile is built in (standard), loaded with --profiles or created with POST /v1/profiles", cfg.DefaultProfile, err)
+	}
 
 	ring := keyring.New(keyring.Options{Store: s, Hasher: hasher, Logger: log})
 	if cfg.Keyspaces != "" {

@@ -38,7 +38,10 @@ type Config struct {
 	AutoDisableFailures  int
 	AutoDisableAfter     time.Duration
 	Profiles             string
-	Keyspaces            string
+	// DefaultProfile is the profile of a webhook created without one, in a
+	// tenant that has no default of its own.
+	DefaultProfile string
+	Keyspaces      string
 	// PortalFrameAncestors are the origins allowed to embed the tenant
 	// portal in a frame; none when empty.
 	PortalFrameAncestors []string
@@ -111,6 +114,13 @@ var options = []option{
 		c.Profiles = v
 		return nil
 	}},
+	{"default-profile", "standard", "the profile of a webhook created without \"profile\" in a tenant that has no default of its own (PUT /v1/tenants/{tenant}/defaults); checked at start against the loaded profiles", false, func(c *Config, v string) error {
+		if v == "" {
+			return errors.New("must name a profile, such as standard or formvox")
+		}
+		c.DefaultProfile = v
+		return nil
+	}},
 	{"keyspaces", "", "a YAML key space file, or a directory of *.yaml key spaces, loaded at start; each is named after its file (docs/keys.md)", false, func(c *Config, v string) error {
 		c.Keyspaces = v
 		return nil
@@ -145,7 +155,7 @@ var options = []option{
 	{"lease", "0s", "how long a claimed delivery stays reserved for the node working on it; 0 means timeout + 30s", false, durationSetter(func(c *Config) *time.Duration { return &c.Lease }, 0)},
 	{"workers", "128", "concurrent delivery attempts", false, intSetter(func(c *Config) *int { return &c.Workers }, 1)},
 	{"webhook-concurrency", "64", "most delivery attempts in flight to one webhook; each webhook's limit adapts below it (docs/delivery.md)", false, intSetter(func(c *Config) *int { return &c.WebhookConcurrency }, 1)},
-	{"max-payload-bytes", "1048576", "largest event data accepted, in bytes (larger is 413)", false, func(c *Config, v string) error {
+	{"max-payload-bytes", "1048576", "largest event data accepted, in bytes (larger is 413); a profile's max_payload_bytes and max_body_bytes may limit its webhooks' events further", false, func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
 			return errors.New("must be a positive number of bytes")

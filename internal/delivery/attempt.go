@@ -82,8 +82,13 @@ func (e *Engine) attempt(j job, started time.Time) signal {
 	case Gone:
 		done.Status, done.DisableReason = hookline.DeliveryFailed, "the endpoint answered 410 Gone"
 	}
-	if done.Status == hookline.DeliveryFailed {
-		done.AutoDisable = store.AutoDisableRule{Failures: pol.AutoDisable.Failures, After: pol.AutoDisable.After}
+	// A failed attempt counts toward the rule's attempts part even when it is
+	// retried, so a retried one may turn the webhook off too (and needs the
+	// webhook.disabled event ready).
+	if done.Status != hookline.DeliverySucceeded {
+		done.AutoDisable = autoDisableRule(pol.AutoDisable)
+	}
+	if done.Status == hookline.DeliveryFailed || done.Status == hookline.DeliveryPending && pol.AutoDisable.Attempts > 0 {
 		done.Ops = e.opsEvents(&done, d, wh)
 	}
 	stale := e.complete(done, d, wh)
@@ -388,4 +393,9 @@ func firstDelayOf(prof *profile.Profile, reg *profile.Registry) time.Duration {
 		prof, _ = reg.Fixed(profile.Standard)
 	}
 	return prof.Policy.RetrySchedule[0]
+}
+
+// autoDisableRule is the store's form of a profile's auto-disable rule.
+func autoDisableRule(r profile.AutoDisableRule) store.AutoDisableRule {
+	return store.AutoDisableRule{Failures: r.Failures, After: r.After, Attempts: r.Attempts}
 }

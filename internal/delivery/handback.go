@@ -148,7 +148,7 @@ func (e *Engine) expire(ctx context.Context, j job, span time.Duration) {
 		DeliveryLease: store.DeliveryLease{ID: d.ID, LeaseToken: j.token}, WebhookID: d.WebhookID, Now: e.o.Now(),
 		Status:      hookline.DeliveryFailed,
 		Error:       fmt.Sprintf("not attempted again: its endpoint kept failing for as long as the retry schedule lasts (%s)", span),
-		AutoDisable: store.AutoDisableRule{Failures: pol.AutoDisable.Failures, After: pol.AutoDisable.After},
+		AutoDisable: autoDisableRule(pol.AutoDisable),
 	}
 	done.Ops = e.opsEvents(&done, d, wh)
 	e.complete(done, d, wh)

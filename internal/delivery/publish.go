@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/profile"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -51,6 +52,7 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 			Timestamp: ts.UTC().Truncate(time.Millisecond),
 		}
 		ins[i].Event = ev
+		var sized []string // profiles whose body this event was rendered for
 		for _, wh := range whs {
 			if !wh.Matches(p.Type) {
 				continue
@@ -60,9 +62,18 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 				e.give(reserved)
 				return nil, err
 			}
-			if prof != nil && int64(len(p.Data)) > prof.Policy.MaxPayloadBytes && prof.Policy.MaxPayloadBytes > 0 {
-				e.give(reserved)
-				return nil, &PayloadTooLargeError{Profile: prof.Name, Limit: prof.Policy.MaxPayloadBytes, Size: int64(len(p.Data))}
+			if prof != nil {
+				if sized, err = checkLimits(prof, ev, wh, now, sized); err != nil {
+					e.give(reserved)
+					return nil, err
+				}
+				// A data member the envelope fills itself would be sent twice and
+				// one of them silently lost: refused, naming it.
+				if name, ok := prof.ReservedIn(ev.Data); ok {
+					e.give(reserved)
+					return nil, hookline.Invalid("data."+name,
+						"is a name the %q profile fills itself (its envelope or reserved list), so webhook %s would not get it; rename it", prof.Name, wh.ID)
+				}
 			}
 			first := firstDelayOf(prof, e.o.Profiles) // prof is already loaded
 			di := store.DeliveryInsert{
@@ -118,17 +129,6 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 	return results, nil
 }
 
-// PayloadTooLargeError refuses an event whose data exceeds the payload limit of
-// the profile of a webhook it would go to.
-type PayloadTooLargeError struct {
-	Profile     string
-	Limit, Size int64
-}
-
-func (e *PayloadTooLargeError) Error() string {
-	return fmt.Sprintf("data is %d bytes, more than the %d that profile %q allows", e.Size, e.Limit, e.Profile)
-}
-
 // dueAt makes the claim loop look for deliveries that are due at t.
 func (e *Engine) dueAt(t time.Time) {
 	if t.After(e.o.Now()) {
@@ -159,26 +159,12 @@ type TestEvent struct {
 // own small bound, apart from the workers and the webhook's limit: over it,
 // Test returns ErrTestBusy at once and sends nothing.
 func (e *Engine) Test(ctx context.Context, wh *hookline.Webhook, te TestEvent) (*hookline.Attempt, error) {
-	if !e.testSlots.take(wh.ID) {
-		return nil, ErrTestBusy
-	}
-	defer e.testSlots.give(wh.ID)
-	prof, err := e.o.Profiles.Get(ctx, wh.Profile)
+	prof, ev, done, err := e.testEvent(ctx, wh.ID, wh, te)
 	if err != nil {
 		return nil, err
 	}
-	if te.Type == "" {
-		te.Type = hookline.EventWebhookTest
-	}
-	if te.Data == nil {
-		te.Data = prof.TestData()
-	}
-	// One time, at the precision stored: the answer shows what the log will.
-	now := e.o.Now().UTC().Truncate(time.Millisecond)
-	ev := &hookline.Event{
-		ID: hookline.NewID(hookline.PrefixEvent), Tenant: wh.Tenant, Type: te.Type,
-		Data: te.Data, Timestamp: now, CreatedAt: now,
-	}
+	defer done()
+	now := ev.Timestamp
 	if _, err := e.o.Store.EventInsert(ctx, []store.EventInsertParams{{Event: ev}}); err != nil {
 		return nil, fmt.Errorf("delivery: store test event: %w", err)
 	}
@@ -194,4 +180,31 @@ func (e *Engine) Test(ctx context.Context, wh *hookline.Webhook, te TestEvent) (
 		return a, fmt.Errorf("delivery: record test attempt: %w", err)
 	}
 	return a, nil
+}
+
+// testEvent takes a test-send slot of the bound named slot (ErrTestBusy,
+// sending nothing, when none is free) and makes the event a test send to wh
+// carries: te's type and data, or webhook.test with the profile's test data,
+// timed now at the precision stored, so that the answer shows what the log
+// will. done gives the slot back once the send is over.
+func (e *Engine) testEvent(ctx context.Context, slot string, wh *hookline.Webhook, te TestEvent) (prof *profile.Profile, ev *hookline.Event, done func(), err error) {
+	if !e.testSlots.take(slot) {
+		return nil, nil, nil, ErrTestBusy
+	}
+	if prof, err = e.o.Profiles.Get(ctx, wh.Profile); err != nil {
+		e.testSlots.give(slot)
+		return nil, nil, nil, err
+	}
+	if te.Type == "" {
+		te.Type = hookline.EventWebhookTest
+	}
+	if te.Data == nil {
+		te.Data = prof.TestData()
+	}
+	now := e.o.Now().UTC().Truncate(time.Millisecond)
+	ev = &hookline.Event{
+		ID: hookline.NewID(hookline.PrefixEvent), Tenant: wh.Tenant, Type: te.Type,
+		Data: te.Data, Timestamp: now, CreatedAt: now,
+	}
+	return prof, ev, func() { e.testSlots.give(slot) }, nil
 }

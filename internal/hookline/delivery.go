@@ -1,6 +1,9 @@
 package hookline
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Delivery statuses.
 const (
@@ -56,6 +59,26 @@ type Attempt struct {
 	ResponseHeaders map[string]string `json:"response_headers,omitempty"`
 	ResponseBody    string            `json:"response_body,omitempty"`
 	Error           string            `json:"error,omitempty"`
+}
+
+// HTTPStatus is the status the endpoint answered, nil when there was no
+// answer (a timeout, a refused connection: Error says which).
+func (a *Attempt) HTTPStatus() *int {
+	if a.StatusCode == 0 {
+		return nil
+	}
+	code := a.StatusCode
+	return &code
+}
+
+// MarshalJSON writes the attempt with http_status null when there was no
+// answer, rather than a status 0 no server sends.
+func (a Attempt) MarshalJSON() ([]byte, error) {
+	type plain Attempt // without this method
+	return json.Marshal(struct {
+		plain
+		HTTPStatus *int `json:"http_status"`
+	}{plain(a), a.HTTPStatus()})
 }
 
 // Succeeded reports whether the endpoint accepted the attempt: an answer

@@ -147,6 +147,9 @@ type webhookData struct {
 	EventTypes []hookline.EventType
 	Volume     chartData
 	Latency    chartData
+	// OneSignature: the profile's signature header carries one signature,
+	// so a rotation has no grace period to offer.
+	OneSignature bool
 }
 
 func (p *Portal) webhookShow(w http.ResponseWriter, r *http.Request) {
@@ -170,7 +173,12 @@ func (p *Portal) webhookShow(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	d := &webhookData{Webhook: wh, Health: health[wh.ID], Attempts: attempts, EventTypes: types}
+	why, err := p.webhooks.NoGraceReason(ctx, wh)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	d := &webhookData{Webhook: wh, Health: health[wh.ID], Attempts: attempts, EventTypes: types, OneSignature: why != ""}
 	pg := page{Title: "webhook", Nav: "webhooks", Data: d}
 	if d.Volume, d.Latency, err = p.charts(r, wh.Tenant, wh.ID); err != nil {
 		p.fail(w, r, err)
@@ -220,8 +228,20 @@ func (p *Portal) webhookForm(w http.ResponseWriter, r *http.Request, status int,
 	p.render(w, r, status, "webhook_form", pg)
 }
 
+// webhookNew shows the create form with the profile a webhook created
+// without one would get preselected: the session tenant's default, else the
+// server's.
 func (p *Portal) webhookNew(w http.ResponseWriter, r *http.Request) {
-	p.webhookForm(w, r, http.StatusOK, &webhookFormData{Active: true}, nil)
+	d := &webhookFormData{Active: true, Profile: p.webhooks.ServerDefaultProfile()}
+	if t := session(r).Tenant; t != "" {
+		name, _, err := p.webhooks.DefaultProfile(r.Context(), t)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		d.Profile = name
+	}
+	p.webhookForm(w, r, http.StatusOK, d, nil)
 }
 
 func (p *Portal) webhookEdit(w http.ResponseWriter, r *http.Request) {
@@ -398,11 +418,16 @@ func (p *Portal) webhookRotate(w http.ResponseWriter, r *http.Request) {
 	if wh == nil {
 		return
 	}
-	grace, ok := graces[r.PostFormValue("grace")]
-	if !ok {
-		grace = webhooks.DefaultGracePeriod
+	why, err := p.webhooks.NoGraceReason(r.Context(), wh)
+	if err != nil {
+		p.fail(w, r, err)
+		return
 	}
-	wh, err := p.webhooks.RotateSecret(r.Context(), wh, "", grace)
+	var grace *time.Duration // the default, and the only choice for a profile that cannot carry one
+	if g, ok := graces[r.PostFormValue("grace")]; ok && why == "" {
+		grace = &g
+	}
+	wh, err = p.webhooks.RotateSecret(r.Context(), wh, "", grace)
 	if err != nil {
 		p.fail(w, r, err)
 		return

@@ -189,3 +189,29 @@ func spread(b []byte, raw json.RawMessage, first bool) ([]byte, bool, error) {
 	}
 	return append(b, inner...), false, nil
 }
+
+// spreadNames returns the names of the other members of a root object that
+// spreads the event's data into itself ({"event": …, "...": "{data}"}): a data
+// member of one of these names would be sent twice, and the receiver keep one.
+func (e *envelope) spreadNames() []string {
+	n := e.root
+	if n.kind != objectNode {
+		return nil
+	}
+	spreads := false
+	for i, key := range n.keys {
+		if key == spreadKey && len(n.members[i].text.single().path) == 0 {
+			spreads = true
+		}
+	}
+	if !spreads {
+		return nil
+	}
+	var names []string
+	for _, key := range n.keys {
+		if key != spreadKey {
+			names = append(names, key)
+		}
+	}
+	return names
+}

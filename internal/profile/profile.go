@@ -26,8 +26,18 @@ type Definition struct {
 	EscapeSlashes bool              `json:"escape_slashes,omitempty"`
 	Headers       map[string]string `json:"headers,omitempty"`
 	Signature     *Signature        `json:"signature,omitempty"`
+	Secret        *SecretFormat     `json:"secret,omitempty"`
 	Policy        PolicyDefinition  `json:"policy"`
 	TestData      json.RawMessage   `json:"test_data,omitempty"`
+	// Reserved are top-level data member names the envelope fills itself:
+	// publishing data holding one to a webhook of the profile is refused. An
+	// envelope that spreads {data} into its root reserves its other members'
+	// names without being told.
+	Reserved []string `json:"reserved,omitempty"`
+	// Put is what PUT /v1/webhooks/{id} means for the profile's webhooks:
+	// "replace" (the default) or "partial" (fields left out are kept, as
+	// with PATCH), for products whose page documents a partial PUT.
+	Put string `json:"put,omitempty"`
 }
 
 // Signature is how requests are signed.
@@ -50,14 +60,18 @@ type PolicyDefinition struct {
 	Timeout              string       `json:"timeout,omitempty" yaml:"timeout"`
 	AutoDisable          *AutoDisable `json:"auto_disable,omitempty" yaml:"auto_disable"`
 	MaxPayloadBytes      int64        `json:"max_payload_bytes,omitempty" yaml:"max_payload_bytes"`
+	MaxBodyBytes         int64        `json:"max_body_bytes,omitempty" yaml:"max_body_bytes"`
 	MaxWebhooksPerTenant int          `json:"max_webhooks_per_tenant,omitempty" yaml:"max_webhooks_per_tenant"`
 	Jitter               *float64     `json:"jitter,omitempty" yaml:"jitter"`
 }
 
-// AutoDisable is the rule that turns a failing webhook off.
+// AutoDisable is the rule that turns a failing webhook off: after Failures
+// deliveries in a row ended failed and no success for After, or after Attempts
+// attempts in a row failed (retried or not); either part 0 is off.
 type AutoDisable struct {
 	Failures int    `json:"failures" yaml:"failures"`
 	After    string `json:"after" yaml:"after"`
+	Attempts int    `json:"attempts,omitempty" yaml:"attempts"`
 }
 
 // yamlDefinition is Definition as read from YAML: the envelope and test data are
@@ -69,8 +83,11 @@ type yamlDefinition struct {
 	EscapeSlashes bool              `yaml:"escape_slashes"`
 	Headers       map[string]string `yaml:"headers"`
 	Signature     *Signature        `yaml:"signature"`
+	Secret        *SecretFormat     `yaml:"secret"`
 	Policy        PolicyDefinition  `yaml:"policy"`
 	TestData      string            `yaml:"test_data"`
+	Reserved      []string          `yaml:"reserved"`
+	Put           string            `yaml:"put"`
 }
 
 // ParseYAML reads a profile from YAML. The envelope is JSON text (a string that is
@@ -84,7 +101,8 @@ func ParseYAML(src []byte) (*Definition, error) {
 	}
 	d := &Definition{
 		Description: y.Description, JSON: y.JSON, EscapeSlashes: y.EscapeSlashes,
-		Headers: y.Headers, Signature: y.Signature, Policy: y.Policy,
+		Headers: y.Headers, Signature: y.Signature, Secret: y.Secret, Policy: y.Policy,
+		Reserved: y.Reserved, Put: y.Put,
 	}
 	if env := strings.TrimSpace(y.Envelope); env != "" {
 		if json.Valid([]byte(env)) {
@@ -113,10 +131,12 @@ type Defaults struct {
 	Jitter float64
 }
 
-// AutoDisableRule is a compiled auto-disable rule; Failures == 0 turns it off.
+// AutoDisableRule is a compiled auto-disable rule; Failures == 0 turns the
+// deliveries part off, Attempts == 0 the attempts part.
 type AutoDisableRule struct {
 	Failures int
 	After    time.Duration
+	Attempts int
 }
 
 // Policy is a profile's compiled delivery policy.
@@ -127,6 +147,7 @@ type Policy struct {
 	Timeout              time.Duration
 	AutoDisable          AutoDisableRule
 	MaxPayloadBytes      int64
+	MaxBodyBytes         int64 // the body as rendered, on the wire; 0: no limit
 	MaxWebhooksPerTenant int
 	Jitter               float64
 }
@@ -144,7 +165,27 @@ type Profile struct {
 	escape     bool
 	headers    []headerTemplate
 	scheme     *webhook.Scheme
+	secret     *secretFormat // nil: the default kind of secret
 	testData   json.RawMessage
+	reserved   []string // Definition.Reserved and the names the envelope's spread reserves
+}
+
+// ReservedIn returns the first top-level member of data, a JSON object, whose
+// name the profile reserves, and whether there is one.
+func (p *Profile) ReservedIn(data json.RawMessage) (string, bool) {
+	if len(p.reserved) == 0 || len(data) == 0 || data[0] != '{' {
+		return "", false
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(data, &members) != nil {
+		return "", false
+	}
+	for _, name := range p.reserved {
+		if _, ok := members[name]; ok {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 type headerTemplate struct {
@@ -197,7 +238,16 @@ func Compile(name string, d *Definition, def Defaults) (*Profile, error) {
 		return nil, hookline.Invalid("envelope", "%s", err)
 	}
 	p.envelope = e
+	for _, name := range d.Reserved {
+		if name == "" || name == spreadKey {
+			return nil, hookline.Invalid("reserved", "%q is not a data member name", name)
+		}
+	}
+	p.reserved = append(slices.Clone(d.Reserved), e.spreadNames()...)
 
+	if err := checkPut(d.Put); err != nil {
+		return nil, err
+	}
 	switch d.JSON {
 	case "", "compact":
 	case "ecmascript":
@@ -237,6 +287,9 @@ func Compile(name string, d *Definition, def Defaults) (*Profile, error) {
 			return nil, hookline.Invalid("signature", "%s", err)
 		}
 		p.scheme = scheme
+	}
+	if p.secret, err = compileSecret(d.Secret, p.SecretKind()); err != nil {
+		return nil, err
 	}
 
 	if len(d.TestData) > 0 {
@@ -293,13 +346,16 @@ func compilePolicy(d PolicyDefinition, def Defaults) (Policy, error) {
 		if a.Failures < 0 {
 			return p, hookline.Invalid("policy.auto_disable.failures", "must not be negative")
 		}
+		if a.Attempts < 0 {
+			return p, hookline.Invalid("policy.auto_disable.attempts", "must not be negative")
+		}
 		after := time.Duration(0)
 		if a.After != "" {
 			if after, err = time.ParseDuration(a.After); err != nil || after < 0 {
 				return p, hookline.Invalid("policy.auto_disable.after", "must be a duration such as 0s or 24h")
 			}
 		}
-		p.AutoDisable = AutoDisableRule{Failures: a.Failures, After: after}
+		p.AutoDisable = AutoDisableRule{Failures: a.Failures, After: after, Attempts: a.Attempts}
 	}
 	if d.MaxPayloadBytes < 0 {
 		return p, hookline.Invalid("policy.max_payload_bytes", "must not be negative")
@@ -307,6 +363,10 @@ func compilePolicy(d PolicyDefinition, def Defaults) (Policy, error) {
 	if d.MaxPayloadBytes > 0 {
 		p.MaxPayloadBytes = d.MaxPayloadBytes
 	}
+	if d.MaxBodyBytes < 0 {
+		return p, hookline.Invalid("policy.max_body_bytes", "must not be negative")
+	}
+	p.MaxBodyBytes = d.MaxBodyBytes
 	if d.MaxWebhooksPerTenant < 0 {
 		return p, hookline.Invalid("policy.max_webhooks_per_tenant", "must not be negative")
 	}
@@ -469,6 +529,9 @@ func (p *Profile) ValidateSecret(secret string) error {
 			return hookline.Invalid("secret", "must be a whsk_ ed25519 signing key (or leave it out to have one generated)")
 		}
 	default:
+		if p.secret != nil && p.secret.strict {
+			return p.secret.validate(secret)
+		}
 		if len(secret) < 8 || len(secret) > 512 {
 			return hookline.Invalid("secret", "must be 8 to 512 characters (or leave it out to have one generated)")
 		}
@@ -476,10 +539,14 @@ func (p *Profile) ValidateSecret(secret string) error {
 	return nil
 }
 
-// NewSecret returns a fresh secret of the kind the profile needs.
+// NewSecret returns a fresh secret of the kind the profile needs, in its
+// secret format when it sets one.
 func (p *Profile) NewSecret() (string, error) {
 	if p.SecretKind() == "ed25519" {
 		return webhook.NewSigningKey()
+	}
+	if p.secret != nil {
+		return p.secret.generate()
 	}
 	return webhook.NewSecret(), nil
 }

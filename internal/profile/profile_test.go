@@ -160,6 +160,7 @@ func TestCompileErrorsNameTheField(t *testing.T) {
 		{"bad retry_on", Definition{Policy: PolicyDefinition{RetryOn: []string{"6xx"}}}, "policy.retry_on"},
 		{"bad timeout", Definition{Policy: PolicyDefinition{Timeout: "1h"}}, "policy.timeout"},
 		{"bad auto disable", Definition{Policy: PolicyDefinition{AutoDisable: &AutoDisable{Failures: -1}}}, "policy.auto_disable.failures"},
+		{"bad auto disable attempts", Definition{Policy: PolicyDefinition{AutoDisable: &AutoDisable{Attempts: -1}}}, "policy.auto_disable.attempts"},
 		{"bad test data", Definition{TestData: json.RawMessage(`{`)}, "test_data"},
 	}
 	for _, tt := range tests {
@@ -183,7 +184,7 @@ policy:
   retry_on: [4xx, 5xx, 3xx]
   disable_on_gone: false
   timeout: 10s
-  auto_disable: {failures: 1, after: 0s}
+  auto_disable: {failures: 1, after: 0s, attempts: 5}
   max_payload_bytes: 1000
   max_webhooks_per_tenant: 7
   jitter: 0
@@ -197,7 +198,7 @@ policy:
 			t.Errorf("retry_on.Has(%d) = %v, want %v", code, got, want)
 		}
 	}
-	if pol.DisableOnGone || pol.Timeout != 10*time.Second || pol.AutoDisable != (AutoDisableRule{Failures: 1}) ||
+	if pol.DisableOnGone || pol.Timeout != 10*time.Second || pol.AutoDisable != (AutoDisableRule{Failures: 1, Attempts: 5}) ||
 		pol.MaxPayloadBytes != 1000 || pol.MaxWebhooksPerTenant != 7 || pol.Jitter != 0 {
 		t.Errorf("policy: got %+v", pol)
 	}

@@ -29,24 +29,31 @@ type placeholder struct {
 
 // placeholderNames maps every accepted name (and alias) to its canonical name.
 var placeholderNames = map[string]string{
-	"event.id":             "event.id",
-	"id":                   "event.id",
-	"event.type":           "event.type",
-	"event":                "event.type",
-	"type":                 "event.type",
-	"event.tenant":         "event.tenant",
-	"tenant":               "event.tenant",
-	"event.timestamp":      "event.timestamp",
-	"event.timestamp.unix": "event.timestamp.unix",
-	"webhook.id":           "webhook.id",
-	"delivery.id":          "delivery.id",
-	"attempt":              "attempt",
-	"data":                 "data",
-	"send.unix":            "send.unix",
-	"timestamp":            "send.unix",
-	"send.rfc3339":         "send.rfc3339",
-	"send.http":            "send.http",
-	"body":                 "body",
+	"event.id":        "event.id",
+	"id":              "event.id",
+	"event.type":      "event.type",
+	"event":           "event.type",
+	"type":            "event.type",
+	"event.tenant":    "event.tenant",
+	"tenant":          "event.tenant",
+	"event.timestamp": "event.timestamp",
+	// Timestamp formats (timeFormats): the event's time and the send time.
+	"event.timestamp.rfc3339":        "event.timestamp",
+	"event.timestamp.rfc3339_offset": "event.timestamp.rfc3339_offset",
+	"event.timestamp.unix":           "event.timestamp.unix",
+	"event.timestamp.unix_ms":        "event.timestamp.unix_ms",
+	"event.timestamp.http":           "event.timestamp.http",
+	"webhook.id":                     "webhook.id",
+	"delivery.id":                    "delivery.id",
+	"attempt":                        "attempt",
+	"data":                           "data",
+	"send.unix":                      "send.unix",
+	"timestamp":                      "send.unix",
+	"send.rfc3339":                   "send.rfc3339",
+	"send.rfc3339_offset":            "send.rfc3339_offset",
+	"send.unix_ms":                   "send.unix_ms",
+	"send.http":                      "send.http",
+	"body":                           "body",
 }
 
 // parseText parses a template; allowed reports whether a canonical name may be
@@ -171,33 +178,74 @@ func (v *values) scalar(b []byte, name string, quoted bool) []byte {
 	e := v.m.Event
 	var s string
 	switch name {
-	case "event.timestamp.unix":
-		return strconv.AppendInt(b, e.Timestamp.Unix(), 10)
 	case "attempt":
 		return strconv.AppendInt(b, int64(v.m.Attempt), 10)
-	case "send.unix":
-		return strconv.AppendInt(b, v.sentAt.Unix(), 10)
 	case "event.id":
 		s = e.ID
 	case "event.type":
 		s = e.Type
 	case "event.tenant":
 		s = e.Tenant
-	case "event.timestamp":
-		s = e.Timestamp.UTC().Format(time.RFC3339Nano)
 	case "webhook.id":
 		s = v.m.Webhook.ID
 	case "delivery.id":
 		s = v.m.DeliveryID
-	case "send.rfc3339":
-		s = v.sentAt.UTC().Format(time.RFC3339)
-	case "send.http":
-		s = v.sentAt.UTC().Format(http.TimeFormat)
+	default:
+		return appendTime(b, name, e.Timestamp, v.sentAt, quoted)
 	}
 	if quoted {
 		return appendJSONString(b, s)
 	}
 	return append(b, s...)
+}
+
+// Layouts of the RFC 3339 forms: the event's time with its fraction unless zero
+// (milliseconds, as stored), the send time to the second; "Z" or "+00:00".
+const (
+	layoutEventZ      = "2006-01-02T15:04:05.999999999Z07:00"
+	layoutEventOffset = "2006-01-02T15:04:05.999999999-07:00"
+	layoutSendZ       = "2006-01-02T15:04:05Z07:00"
+	layoutSendOffset  = "2006-01-02T15:04:05-07:00"
+)
+
+// appendTime appends one of the time placeholders: event.timestamp[.format] or
+// send.format. Unix forms are numbers; the others strings, quoted when asked
+// (they hold nothing JSON escapes). Formats in place: no allocation.
+func appendTime(b []byte, name string, event, send time.Time, quoted bool) []byte {
+	var layout string
+	t := send.UTC()
+	switch name {
+	case "event.timestamp.unix":
+		return strconv.AppendInt(b, event.Unix(), 10)
+	case "event.timestamp.unix_ms":
+		return strconv.AppendInt(b, event.UnixMilli(), 10)
+	case "send.unix":
+		return strconv.AppendInt(b, send.Unix(), 10)
+	case "send.unix_ms":
+		return strconv.AppendInt(b, send.UnixMilli(), 10)
+	case "event.timestamp":
+		t, layout = event.UTC(), layoutEventZ
+	case "event.timestamp.rfc3339_offset":
+		t, layout = event.UTC(), layoutEventOffset
+	case "event.timestamp.http":
+		t, layout = event.UTC(), http.TimeFormat
+	case "send.rfc3339":
+		layout = layoutSendZ
+	case "send.rfc3339_offset":
+		layout = layoutSendOffset
+	case "send.http":
+		layout = http.TimeFormat
+	default:
+		return b
+	}
+	if quoted {
+		b = append(b, '"')
+	}
+	b = t.AppendFormat(b, layout)
+	if quoted {
+		b = append(b, '"')
+	}
+	return b
 }
 
 // data returns the event's data, or the member at path inside it (null when

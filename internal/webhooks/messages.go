@@ -52,15 +52,15 @@ func (s *Service) unknownProfile(name string) error {
 // profile that decides what a secret must be, and how to choose another: a
 // secret meant for another product's format is most often refused because the
 // webhook was left with the default profile.
-func explainSecret(err error, prof *profile.Profile, defaulted bool) error {
+func explainSecret(err error, prof *profile.Profile, tenant string, defaulted DefaultSource) error {
 	var ve *hookline.ValidationError
 	if !errors.As(err, &ve) || ve.Field != "secret" {
 		return err
 	}
 	msg := strings.TrimSuffix(ve.Message, " (or leave it out to have one generated)")
 	whose := fmt.Sprintf("the webhook's profile, %q, needs", prof.Name)
-	if defaulted {
-		whose = fmt.Sprintf("the %q profile needs, which the webhook has because the request names no \"profile\"", prof.Name)
+	if defaulted != "" {
+		whose = fmt.Sprintf("the %q profile needs, which the webhook has because the request names no \"profile\"%s", prof.Name, whyProfile(prof, tenant, defaulted))
 	}
 	return hookline.Invalid("secret", "%s. That is what %s. Leave the secret out to have one generated or, "+
 		"if the receivers expect another format, set \"profile\" to its name (GET /v1/profiles lists them)", msg, whose)

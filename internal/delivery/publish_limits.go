@@ -1,0 +1,56 @@
+package delivery
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/profile"
+)
+
+// PayloadTooLargeError refuses an event too large for the profile of a webhook
+// it would go to: its data over the profile's max_payload_bytes, or (Body) the
+// body rendered for that profile over its max_body_bytes.
+type PayloadTooLargeError struct {
+	Profile     string
+	Limit, Size int64
+	// Body: Size is of the body as sent, and Limit the profile's max_body_bytes.
+	Body bool
+}
+
+func (e *PayloadTooLargeError) Error() string {
+	if e.Body {
+		return fmt.Sprintf("the request body a webhook of profile %q would get is %d bytes, more than the %d its max_body_bytes allows",
+			e.Profile, e.Size, e.Limit)
+	}
+	return fmt.Sprintf("data is %d bytes, more than the %d that profile %q allows (its max_payload_bytes)", e.Size, e.Limit, e.Profile)
+}
+
+// checkLimits refuses ev, bound for wh, when it is too large for wh's profile.
+// The body is rendered once per profile and event (sized lists the profiles
+// done for ev, and is returned grown): it is the same size for every webhook
+// of a profile, as ids have one length, and it is rendered with the largest
+// attempt number the profile makes, so that no retry sends more. Profiles
+// without max_body_bytes render nothing here.
+func checkLimits(prof *profile.Profile, ev *hookline.Event, wh *hookline.Webhook, now time.Time, sized []string) ([]string, error) {
+	pol := prof.Policy
+	if pol.MaxPayloadBytes > 0 && int64(len(ev.Data)) > pol.MaxPayloadBytes {
+		return sized, &PayloadTooLargeError{Profile: prof.Name, Limit: pol.MaxPayloadBytes, Size: int64(len(ev.Data))}
+	}
+	if pol.MaxBodyBytes <= 0 || slices.Contains(sized, prof.Name) {
+		return sized, nil
+	}
+	body, err := prof.Body(profile.Message{
+		Event: ev, Webhook: wh, DeliveryID: hookline.NewID(hookline.PrefixDelivery),
+		Attempt: max(1, len(pol.RetrySchedule)), SentAt: now,
+	})
+	if err != nil {
+		// Not a matter of size: the attempts fail and log it, as without a limit.
+		return append(sized, prof.Name), nil
+	}
+	if int64(len(body)) > pol.MaxBodyBytes {
+		return sized, &PayloadTooLargeError{Profile: prof.Name, Limit: pol.MaxBodyBytes, Size: int64(len(body)), Body: true}
+	}
+	return append(sized, prof.Name), nil
+}
