@@ -16,7 +16,6 @@ import (
 	"github.com/hookline/hookline/internal/secrets"
 	"github.com/hookline/hookline/internal/store"
 	"github.com/hookline/hookline/internal/store/postgres/pgtest"
-	"github.com/hookline/hookline/internal/store/sqlite"
 	"github.com/hookline/hookline/internal/store/sqlite/sqlitetest"
 )
 
@@ -154,15 +153,7 @@ func writeBlockers() map[string]*writeBlocker {
 		"sqlite": {
 			open: func(t testing.TB) store.Store {
 				path = filepath.Join(t.TempDir(), "hookline.db")
-				s, err := sqlite.Open(context.Background(), path, sqlite.Options{Secrets: newBox(t), Synchronous: "NORMAL"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				if err := s.Migrate(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-				return s
+				return sqlitetest.OpenAt(t, path)
 			},
 			block: func(t *testing.T) func() {
 				// The server's own writes hold the lock for moments (a claim,

@@ -117,8 +117,9 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	stopProgress := reportProgress(o.Progress, "published", o.Events, &pub.load, d, rc)
 	pub.run(runCtx, o.Concurrency)
 	expected, notExpected := expectedDeliveries(pub.accepted, cs, o.Fanout)
+	var waited time.Duration
 	if pub.fatal == nil && ctx.Err() == nil {
-		waitForDeliveries(runCtx, d, expected, o.Hold+o.Wait)
+		waited = waitForDeliveries(runCtx, d, expected, o.Hold, o.Wait)
 	}
 	stopProgress()
 	m.finish(scrapeCtx, rep, d.received.Load())
@@ -131,6 +132,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("--max-time %s ended the run before it was complete", o.MaxTime))
 	}
 	rep.Deliveries.Expected, rep.Deliveries.NotExpected = expected, notExpected
+	rep.Deliveries.WaitSeconds = round3(waited.Seconds())
 	fillReport(rep, o, pub, d, rc, cs)
 	return rep, nil
 }
@@ -229,22 +231,31 @@ func expectedDeliveries(accepted []bool, cs []class, fanout bool) (expected, toT
 	return expected, toTimeout
 }
 
-// waitForDeliveries returns once expected deliveries arrived, limit passed or
-// ctx ended.
-func waitForDeliveries(ctx context.Context, d *deliveries, expected int64, limit time.Duration) {
-	deadline := time.NewTimer(limit)
-	defer deadline.Stop()
+// waitForDeliveries returns once expected deliveries arrived, ctx ended (the
+// run's --max-time), or no delivery arrived for idle: a slow drain is waited
+// for as long as it makes progress, and only a stall ends the wait early.
+// Nothing is expected before hold has passed, so the idle time counts from
+// then at the earliest. It returns how long it waited.
+func waitForDeliveries(ctx context.Context, d *deliveries, expected int64, hold, idle time.Duration) time.Duration {
+	begin := time.Now()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for d.received.Load() < expected {
+	seen, progress := d.received.Load(), begin.Add(hold)
+	for seen < expected {
 		select {
 		case <-ctx.Done():
-			return
-		case <-deadline.C:
-			return
-		case <-tick.C:
+			return time.Since(begin)
+		case now := <-tick.C:
+			if n := d.received.Load(); n > seen {
+				seen, progress = n, now
+				continue
+			}
+			if now.Sub(progress) >= idle {
+				return time.Since(begin)
+			}
 		}
 	}
+	return time.Since(begin)
 }
 
 func newReport(runID string, o Options) *Report {

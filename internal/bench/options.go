@@ -55,7 +55,7 @@ type Options struct {
 	SlowWebhooks    float64       // fraction of webhooks answered after SlowLatency
 	SlowLatency     time.Duration
 
-	Wait    time.Duration // for the last deliveries, after publishing (and the hold)
+	Wait    time.Duration // after publishing (and the hold): the wait ends when no delivery arrived for this long
 	MaxTime time.Duration // the whole run
 
 	Scenario int       // the preset used, for the report

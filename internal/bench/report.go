@@ -119,13 +119,22 @@ type VerifyResult struct {
 type DeliveryResult struct {
 	Expected   int64 `json:"expected"`  // accepted events × the webhooks each goes to, less timeout webhooks'
 	Delivered  int64 `json:"delivered"` // first 2xx-answered receipts
-	Missing    int64 `json:"missing"`   // expected but not received when the wait ended
+	Missing    int64 `json:"missing"`   // expected but not received when the wait ended: none had arrived for --wait
 	Duplicates int64 `json:"duplicates"`
 	Unexpected int64 `json:"unexpected"` // receipts at a webhook the event was not sent to
 	// NotExpected is the deliveries to timeout webhooks, which never answer.
 	NotExpected int64   `json:"timeout_webhook_deliveries"`
 	Seconds     float64 `json:"seconds"`
 	Rate        float64 `json:"rate_per_second"`
+	// WaitSeconds is how long the bench waited for deliveries after
+	// publishing: while they kept arriving, even past --wait.
+	WaitSeconds float64 `json:"wait_seconds"`
+	// TailSeconds and TailRate are the last publish answer → last receipt,
+	// and the deliveries received in it per second: how the backlog left at
+	// the end of publishing drained.
+	TailDelivered int64   `json:"tail_delivered"`
+	TailSeconds   float64 `json:"tail_seconds"`
+	TailRate      float64 `json:"tail_rate_per_second"`
 }
 
 // DrainResult is the backlog run (--hold): first receipt → last receipt.
@@ -255,6 +264,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "published\t%d of %d events in %.2fs\t%.1f events/s\t(errors %d, retries %d)\n", pub.Accepted, pub.Events, pub.Seconds, pub.Rate, pub.Errors, pub.Retries)
 	d := r.Deliveries
 	fmt.Fprintf(tw, "delivered\t%d of %d in %.2fs\t%.1f deliveries/s\t(first publish → last receipt)\n", d.Delivered, d.Expected, d.Seconds, d.Rate)
+	if d.TailSeconds > 0 {
+		fmt.Fprintf(tw, "after publishing\t%d more in %.2fs\t%.1f deliveries/s\t(last publish answer → last receipt; waited %.2fs)\n", d.TailDelivered, d.TailSeconds, d.TailRate, d.WaitSeconds)
+	}
 	if r.Drain != nil {
 		fmt.Fprintf(tw, "drain\t%d in %.2fs\t%.1f deliveries/s\t(first receipt → last receipt)\n", d.Delivered, r.Drain.Seconds, r.Drain.Rate)
 	}

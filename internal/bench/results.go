@@ -41,6 +41,9 @@ func fillReport(rep *Report, o Options, pub *publisher, d *deliveries, rc *recei
 			continue
 		}
 		dr.Delivered++
+		if got > pubEnd {
+			dr.TailDelivered++
+		}
 		if pub.sentAt[seq] == 0 {
 			continue // never sent by this run: cannot happen, but then no latency
 		}
@@ -62,6 +65,10 @@ func fillReport(rep *Report, o Options, pub *publisher, d *deliveries, rc *recei
 	if len(byClass[slow]) > 0 {
 		s := summarise(byClass[slow])
 		rep.SlowLatency = &s
+	}
+	if last > pubEnd && pubEnd > 0 {
+		dr.TailSeconds = round3(nanos(last - pubEnd).Seconds())
+		dr.TailRate = rate(dr.TailDelivered, nanos(last-pubEnd))
 	}
 	if o.Hold > 0 && last > 0 {
 		rep.Drain = &DrainResult{Seconds: round3(nanos(last - first).Seconds()), Rate: rate(dr.Delivered, nanos(last-first))}
@@ -85,11 +92,14 @@ func warnings(o Options, rep *Report, publishing time.Duration) []string {
 	var w []string
 	dr := rep.Deliveries
 	if dr.Missing > 0 {
-		msg := fmt.Sprintf("%d of %d expected deliveries had not arrived when the wait ended (--wait %s)", dr.Missing, dr.Expected, o.Wait)
+		msg := fmt.Sprintf("%d of %d expected deliveries had not arrived when the wait ended: none arrived in its last --wait %s", dr.Missing, dr.Expected, o.Wait)
 		if o.FailRatio > 0 {
 			msg += "; deliveries answered 5xx are retried on the server's schedule (by default after 5s, then 1m): raise --wait, or give a local deployment --server-flag retry-schedule=0s,1s,1s,1s,1s"
 		}
 		w = append(w, msg)
+	}
+	if dr.WaitSeconds > o.Wait.Seconds()+o.Hold.Seconds() && dr.TailDelivered > 0 {
+		w = append(w, fmt.Sprintf("slow drain: %d deliveries arrived after publishing ended, over %.2fs (%.1f/s); the wait went on past --wait %s while they kept arriving", dr.TailDelivered, dr.TailSeconds, dr.TailRate, o.Wait))
 	}
 	if n := rep.Publish.Errors; n > 0 {
 		w = append(w, fmt.Sprintf("%d events could not be published after %d attempts each (last error: %s)", n, publishAttempts, rep.Publish.LastError))

@@ -93,7 +93,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&o.SlowWebhooks, "slow-webhooks", 0, "receiver: fraction of webhooks answered after --slow-latency; the report shows healthy webhooks apart")
 	fs.DurationVar(&o.SlowLatency, "slow-latency", 500*time.Millisecond, "receiver: answer time of the slow webhooks")
 
-	fs.DurationVar(&o.Wait, "wait", 60*time.Second, "after publishing (and --hold), how long to wait for the deliveries still expected")
+	fs.DurationVar(&o.Wait, "wait", 60*time.Second, "after publishing (and --hold), how long to wait for the deliveries still expected without any arriving: the wait goes on while they keep arriving (up to --max-time), and what is still missing is reported only after this long with none")
 	fs.DurationVar(&o.MaxTime, "max-time", 10*time.Minute, "the whole run stops after this long, reporting what it has")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this `file` (- for stdout; the table then goes to stderr)")
 	fs.Usage = func() {

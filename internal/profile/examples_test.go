@@ -19,36 +19,13 @@ import (
 // body it refuses.
 func TestExampleProfilesRoundTrip(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("../../examples/profiles/*.yaml")
-	if err != nil || len(files) < 4 {
-		t.Fatalf("example profiles: got %v, %v; want the four seed profiles", files, err)
-	}
-	profiles := map[string]*Definition{Standard: StandardDefinition()}
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := ParseYAML(src)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		profiles[strings.TrimSuffix(filepath.Base(f), ".yaml")] = d
-	}
+	profiles := exampleDefinitions(t)
 	data := `{"form":{"title":"Enquête / été"},"response":{"id":"r-1","score":1.0,"big":12345678901234567890},"link":{"url":"https://x.test/a/b"},"10":1,"2":2}`
 	for name, d := range profiles {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			p, err := Compile(name, d, testDefaults)
-			if err != nil {
-				t.Fatal(err)
-			}
-			secret, err := p.NewSecret()
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := testMessage(data)
-			m.SentAt, m.Secrets = time.Now(), []string{secret}
+			p, m := signedMessage(t, name, d, data, time.Now())
+			secret := m.Secrets[0]
 			req, err := p.Render(m)
 			if err != nil {
 				t.Fatal(err)
@@ -106,4 +83,42 @@ func TestDocsExampleIsTheRealFile(t *testing.T) {
 	if !strings.Contains(string(doc), "# examples/profiles/formvox.yaml\n"+body) {
 		t.Error("docs/profiles.md's complete example differs from examples/profiles/formvox.yaml")
 	}
+}
+
+// exampleDefinitions returns the built-in profile's definition and those of
+// the four seed profiles of examples/profiles, by name.
+func exampleDefinitions(t *testing.T) map[string]*Definition {
+	t.Helper()
+	files, err := filepath.Glob("../../examples/profiles/*.yaml")
+	if err != nil || len(files) < 4 {
+		t.Fatalf("example profiles: got %v, %v; want the four seed profiles", files, err)
+	}
+	defs := map[string]*Definition{Standard: StandardDefinition()}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if defs[strings.TrimSuffix(filepath.Base(f), ".yaml")], err = ParseYAML(src); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	return defs
+}
+
+// signedMessage compiles d as profile name and returns it with a message of
+// data sent at sentAt, signed with a new secret in the profile's format.
+func signedMessage(t *testing.T, name string, d *Definition, data string, sentAt time.Time) (*Profile, Message) {
+	t.Helper()
+	p, err := Compile(name, d, testDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := p.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testMessage(data)
+	m.SentAt, m.Secrets = sentAt, []string{secret}
+	return p, m
 }

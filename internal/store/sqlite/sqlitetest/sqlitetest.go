@@ -17,8 +17,15 @@ import (
 // closed when the test ends, after any cleanup registered later has run.
 func Open(t testing.TB) *sqlite.Store {
 	t.Helper()
+	return OpenAt(t, filepath.Join(t.TempDir(), "hookline.db"))
+}
+
+// OpenAt is Open with the database at path, for tests that reach the file
+// itself (another connection that holds its lock, a hook on its connections).
+func OpenAt(t testing.TB, path string) *sqlite.Store {
+	t.Helper()
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookline.db"), options(t))
+	s, err := sqlite.Open(ctx, path, options(t))
 	if err != nil {
 		t.Fatal(err)
 	}
