@@ -3,8 +3,11 @@ package postgres_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
@@ -204,5 +207,44 @@ func TestListenReturns(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Listen did not return after the store was closed")
+	}
+}
+
+// sqlRecorder is a pgx.QueryTracer that keeps the SQL of every statement.
+type sqlRecorder struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+func (r *sqlRecorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sql = append(r.sql, data.SQL)
+	return ctx
+}
+
+func (r *sqlRecorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TestTracerSeesThePoolOnly: Options.Tracer sees the statements of the pool
+// (a Notify's among them), not those of Listen's own connection.
+func TestTracerSeesThePoolOnly(t *testing.T) {
+	t.Parallel()
+	tr := &sqlRecorder{}
+	s := pgtest.OpenWith(t, postgres.Options{Tracer: tr})
+	notes, _ := listener(t, t.Context(), s)
+	ready(t, s, notes)
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var notifies int
+	for _, q := range tr.sql {
+		if strings.Contains(strings.ToUpper(q), "LISTEN") {
+			t.Errorf("got %q traced, want Listen's connection left out", q)
+		}
+		if strings.Contains(q, "pg_notify") {
+			notifies++
+		}
+	}
+	if notifies == 0 {
+		t.Errorf("got no pg_notify traced among %q, want the pings'", tr.sql)
 	}
 }

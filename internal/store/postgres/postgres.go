@@ -34,6 +34,12 @@ type Options struct {
 	// larger of 4 and the number of CPUs, or the URL's pool_max_conns), with the
 	// Listen connection on top.
 	MaxConns int32
+	// Tracer, when set, traces the statements of the pool's connections (not
+	// those of Listen, which waits for notifications on connections of its
+	// own); when it also implements pgx.BatchTracer, pgx.CopyFromTracer or
+	// pgx.PrepareTracer, pgx calls those too. It is for tests and diagnostics,
+	// such as counting the statements per delivery.
+	Tracer pgx.QueryTracer
 }
 
 // Store is the PostgreSQL driver.
@@ -95,6 +101,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	listen := cfg.ConnConfig.Copy()
 	// Named apart, so an operator (and a test) can tell it from the pool's.
 	listen.RuntimeParams["application_name"] = cfg.ConnConfig.RuntimeParams["application_name"] + " listen"
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer // after the copy: Listen's connections are not traced
+	}
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

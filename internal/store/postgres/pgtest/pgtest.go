@@ -256,11 +256,26 @@ func Open(t testing.TB) *postgres.Store {
 	return OpenURL(t, MigratedURL(t), newBox())
 }
 
+// OpenWith is Open with opts, such as a Tracer; a random secret key is used
+// when opts.Secrets is nil.
+func OpenWith(t testing.TB, opts postgres.Options) *postgres.Store {
+	t.Helper()
+	if opts.Secrets == nil {
+		opts.Secrets = newBox()
+	}
+	return openURL(t, MigratedURL(t), opts)
+}
+
 // OpenURL opens a store on the database at url with box, closed when the test
 // ends; several stores on one URL act as several Hookline nodes.
 func OpenURL(t testing.TB, url string, box *secrets.Box) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), url, postgres.Options{Secrets: box})
+	return openURL(t, url, postgres.Options{Secrets: box})
+}
+
+func openURL(t testing.TB, url string, opts postgres.Options) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), url, opts)
 	if err != nil {
 		t.Fatalf("pgtest: open store: %v", err)
 	}
