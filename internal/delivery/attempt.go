@@ -300,13 +300,15 @@ func (e *Engine) keepForReleaseNow(id, token string) {
 }
 
 type deliveryFailedData struct {
-	DeliveryID     string `json:"delivery_id"`
-	WebhookID      string `json:"webhook_id"`
-	EventID        string `json:"event_id"`
-	EventType      string `json:"event_type"`
-	Tenant         string `json:"tenant"`
-	Attempts       int    `json:"attempt_count"`
-	LastHTTPStatus int    `json:"last_http_status"`
+	DeliveryID string `json:"delivery_id"`
+	WebhookID  string `json:"webhook_id"`
+	EventID    string `json:"event_id"`
+	EventType  string `json:"event_type"`
+	Tenant     string `json:"tenant"`
+	Attempts   int    `json:"attempt_count"`
+	// LastHTTPStatus is null when the last attempt had no answer (a
+	// timeout, a refused connection: LastError says which), as in the log.
+	LastHTTPStatus *int   `json:"last_http_status"`
 	LastError      string `json:"last_error"`
 }
 
@@ -334,10 +336,11 @@ func (e *Engine) opsEvents(p *store.DeliveryCompleteParams, d *hookline.Delivery
 	if d.Tenant != hookline.TenantOps {
 		data := deliveryFailedData{
 			DeliveryID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, EventType: d.EventType,
-			Tenant: d.Tenant, Attempts: d.Attempts, LastHTTPStatus: d.LastStatus, LastError: p.Error,
+			Tenant: d.Tenant, Attempts: d.Attempts, LastError: p.Error,
+			LastHTTPStatus: (&hookline.Attempt{StatusCode: d.LastStatus}).HTTPStatus(),
 		}
 		if a := p.Attempt; a != nil {
-			data.Attempts, data.LastHTTPStatus, data.LastError = a.Number, a.StatusCode, a.Error
+			data.Attempts, data.LastHTTPStatus, data.LastError = a.Number, a.HTTPStatus(), a.Error
 		}
 		ops.Failed = e.opsEvent(subs, hookline.EventDeliveryFailed, now, marshalOps(data))
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -630,7 +631,7 @@ type opsData struct {
 	EventID        string `json:"event_id"`
 	EventType      string `json:"event_type"`
 	Attempts       int    `json:"attempt_count"`
-	LastHTTPStatus int    `json:"last_http_status"`
+	LastHTTPStatus *int   `json:"last_http_status"`
 	LastError      string `json:"last_error"`
 }
 
@@ -674,7 +675,7 @@ func TestGoneDisablesWebhook(t *testing.T) {
 		}
 		if fl, ok := byType[hookline.EventDeliveryFailed]; !ok {
 			t.Errorf("ops events: got %v, want a %s", byType, hookline.EventDeliveryFailed)
-		} else if fl.DeliveryID != d.ID || fl.EventID != ev.ID || fl.LastHTTPStatus != 410 || fl.Attempts != 1 {
+		} else if fl.DeliveryID != d.ID || fl.EventID != ev.ID || fl.LastHTTPStatus == nil || *fl.LastHTTPStatus != 410 || fl.Attempts != 1 {
 			t.Errorf("delivery.failed data: got %+v, want delivery %s event %s, 1 attempt, last status 410", fl, d.ID, ev.ID)
 		}
 
@@ -703,8 +704,13 @@ func TestScheduleExhausted(t *testing.T) {
 			t.Errorf("attempts: got %d (last body %q), want 3 with body boom", len(as), as[len(as)-1].ResponseBody)
 		}
 		data, _ := f.firstFailedEvent(t)
+		status := 500
 		want := opsData{DeliveryID: d.ID, WebhookID: wh.ID, EventID: ev.ID, EventType: "a.b", Tenant: "acme",
-			Attempts: 3, LastHTTPStatus: 500, LastError: "HTTP 500"}
+			Attempts: 3, LastHTTPStatus: &status, LastError: "HTTP 500"}
+		if data.LastHTTPStatus == nil || *data.LastHTTPStatus != 500 {
+			t.Errorf("delivery.failed data: last_http_status %v, want 500", data.LastHTTPStatus)
+		}
+		data.LastHTTPStatus = want.LastHTTPStatus
 		if data != want {
 			t.Errorf("delivery.failed data: got %+v, want %+v", data, want)
 		}
@@ -713,6 +719,29 @@ func TestScheduleExhausted(t *testing.T) {
 		}
 		if n := len(f.opsEvents(t, hookline.EventWebhookDisabled)); n != 0 {
 			t.Errorf("webhook.disabled events: got %d, want 0", n)
+		}
+	})
+}
+
+// A delivery whose attempts got no answer ends with a delivery.failed event
+// whose last_http_status is null, with the error, as the log shows it: no
+// server answers 0.
+func TestFailedWithoutAnswerIsNullStatus(t *testing.T) {
+	onEachDriver(t, func(t *testing.T, setup setupFunc) {
+		f := setup(t)
+		e := f.start(t)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := "http://" + ln.Addr().String() + "/hook"
+		ln.Close() // nothing listens there now: every attempt is refused
+		f.webhook(t, closed)
+		_, d := publishOne(t, e, "a.b", `{}`)
+		f.waitDelivery(t, d.ID, hookline.DeliveryFailed)
+		data, raw := f.firstFailedEvent(t)
+		if data.LastHTTPStatus != nil || data.LastError == "" || !strings.Contains(string(raw), `"last_http_status":null`) {
+			t.Errorf("delivery.failed data: got %s, want last_http_status null and the error", raw)
 		}
 	})
 }
