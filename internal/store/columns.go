@@ -1,6 +1,9 @@
 package store
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // Helpers both drivers use to store and read values the same way.
 
@@ -86,4 +89,24 @@ func OpenHeaders(box Sealer, col string) (map[string]string, error) {
 		return nil, err
 	}
 	return DecodeJSON[map[string]string](plain), nil
+}
+
+// OpenIdempotencyRecord finishes an IdempotencyRecord as a driver read it,
+// with its body still sealed: an empty header is nil, and the body is opened
+// (a running record has none, not even a sealed empty one).
+func OpenIdempotencyRecord(box Sealer, r *IdempotencyRecord, sealedBody string) error {
+	if len(r.Header) == 0 {
+		r.Header = nil
+	}
+	if sealedBody == "" {
+		return nil
+	}
+	opened, err := box.Open(sealedBody)
+	if err != nil {
+		return fmt.Errorf("idempotency key %q: body: %w", r.Key, err)
+	}
+	if opened != "" {
+		r.Body = []byte(opened)
+	}
+	return nil
 }

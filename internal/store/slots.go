@@ -1,6 +1,9 @@
 package store
 
 import (
+	"cmp"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,4 +67,117 @@ func PlanStats(w StatsWindow) (slots, rows []StatsRange) {
 		}
 	}
 	return slots, rows
+}
+
+// SlotKey names a (webhook, slot) of a slots table.
+type SlotKey struct{ Webhook, Slot string }
+
+// Compare orders keys by webhook, then slot: the order both drivers write
+// (and so lock) slot rows in.
+func (a SlotKey) Compare(b SlotKey) int {
+	return cmp.Or(strings.Compare(a.Webhook, b.Webhook), strings.Compare(a.Slot, b.Slot))
+}
+
+// DeliveryDelta is a change to the delivery counts of a (webhook, slot).
+// Created says it counts a new delivery, which may make the slot's first
+// row; otherwise it changes a slot that has rows already, and one trimmed by
+// Purge stays gone. Tenant is the deliveries' tenant, when the caller gave
+// it.
+type DeliveryDelta struct {
+	Tenant                     string
+	Created                    bool
+	Pending, Succeeded, Failed int
+}
+
+// Zero reports whether the delta changes no count.
+func (d *DeliveryDelta) Zero() bool { return d.Pending == 0 && d.Succeeded == 0 && d.Failed == 0 }
+
+// column returns the counter that status counts in (cancelled counts as
+// failed).
+func (d *DeliveryDelta) column(status string) *int {
+	switch status {
+	case hookline.DeliveryPending:
+		return &d.Pending
+	case hookline.DeliverySucceeded:
+		return &d.Succeeded
+	default:
+		return &d.Failed
+	}
+}
+
+// AttemptDelta is what new attempts add to the attempt counts of a
+// (webhook, slot).
+type AttemptDelta struct {
+	Tenant                 string
+	Succeeded, Failed      int
+	LatencySum, LatencyMax int64
+}
+
+// SlotDeltas are what a write transaction changes of the slot counts,
+// gathered as it goes so that the driver writes each slot once, just before
+// the commit. The zero value has none.
+type SlotDeltas struct {
+	Deliveries map[SlotKey]*DeliveryDelta
+	Attempts   map[SlotKey]*AttemptDelta
+}
+
+// Delivery records that delivery id of webhook went from status from to
+// status to: from is "" for a new delivery, to "" for one deleted. tenant
+// may be "" except for a new delivery.
+func (sd *SlotDeltas) Delivery(id, webhook, tenant, from, to string) {
+	if from == to {
+		return
+	}
+	if sd.Deliveries == nil {
+		sd.Deliveries = map[SlotKey]*DeliveryDelta{}
+	}
+	k := SlotKey{webhook, SlotOf(id)}
+	d := sd.Deliveries[k]
+	if d == nil {
+		d = &DeliveryDelta{}
+		sd.Deliveries[k] = d
+	}
+	if tenant != "" {
+		d.Tenant = tenant
+	}
+	if from == "" {
+		d.Created = true
+	} else {
+		*d.column(from)--
+	}
+	if to != "" {
+		*d.column(to)++
+	}
+}
+
+// Attempt records a new attempt.
+func (sd *SlotDeltas) Attempt(a *hookline.Attempt) {
+	if sd.Attempts == nil {
+		sd.Attempts = map[SlotKey]*AttemptDelta{}
+	}
+	k := SlotKey{a.WebhookID, SlotOf(a.ID)}
+	d := sd.Attempts[k]
+	if d == nil {
+		d = &AttemptDelta{}
+		sd.Attempts[k] = d
+	}
+	d.Tenant = a.Tenant
+	if a.Succeeded() {
+		d.Succeeded++
+	} else {
+		d.Failed++
+	}
+	d.LatencySum += a.DurationMS
+	d.LatencyMax = max(d.LatencyMax, a.DurationMS)
+}
+
+// Clear forgets the deltas, once written.
+func (sd *SlotDeltas) Clear() {
+	clear(sd.Deliveries)
+	clear(sd.Attempts)
+}
+
+// SortedSlotKeys returns the keys of m in Compare's order.
+func SortedSlotKeys[V any](m map[SlotKey]V) []SlotKey {
+	return slices.SortedFunc(maps.Keys(m), SlotKey.Compare)
 }

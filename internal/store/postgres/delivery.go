@@ -128,7 +128,7 @@ func (s *Store) DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, e
 // the update changes.
 func (s *Store) DeliveryRetry(ctx context.Context, p store.DeliveryRetryParams) (*hookline.Delivery, error) {
 	var d *hookline.Delivery
-	err := s.slotTx(ctx, func(tx pgx.Tx, sd *slotDeltas) error {
+	err := s.slotTx(ctx, func(tx pgx.Tx, sd *store.SlotDeltas) error {
 		b := &pgx.Batch{}
 		b.Queue("SELECT status FROM deliveries WHERE id = $1 FOR UPDATE", p.ID)
 		b.Queue(`UPDATE deliveries SET status = 'pending', next_attempt_at = $1,
@@ -145,7 +145,7 @@ func (s *Store) DeliveryRetry(ctx context.Context, p store.DeliveryRetryParams) 
 		if err != nil {
 			return err
 		}
-		sd.delivery(d.ID, d.WebhookID, d.Tenant, was, d.Status)
+		sd.Delivery(d.ID, d.WebhookID, d.Tenant, was, d.Status)
 		return notifyTx(ctx, tx, store.TopicWork, "")
 	})
 	if err != nil {

@@ -52,7 +52,7 @@ FROM (VALUES (1)) AS one LEFT JOIN w ON true`
 // deadlock. The slot counts go with the commit (slotTx).
 func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryCompleteParams) ([]store.DeliveryCompleteResult, error) {
 	out := make([]store.DeliveryCompleteResult, len(ps))
-	err := s.slotTx(ctx, func(tx pgx.Tx, sd *slotDeltas) error {
+	err := s.slotTx(ctx, func(tx pgx.Tx, sd *store.SlotDeltas) error {
 		clear(out)
 		return completeDeliveries(ctx, tx, sd, ps, out)
 	})
@@ -62,7 +62,7 @@ func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryComplet
 	return out, nil
 }
 
-func completeDeliveries(ctx context.Context, tx pgx.Tx, sd *slotDeltas, ps []store.DeliveryCompleteParams, out []store.DeliveryCompleteResult) error {
+func completeDeliveries(ctx context.Context, tx pgx.Tx, sd *store.SlotDeltas, ps []store.DeliveryCompleteParams, out []store.DeliveryCompleteResult) error {
 	order := make([]int, len(ps))
 	for i := range order {
 		order[i] = i
@@ -107,9 +107,9 @@ func completeDeliveries(ctx context.Context, tx pgx.Tx, sd *slotDeltas, ps []sto
 		}
 		out[i].Applied = true
 		// A lease is only ever held on a pending delivery.
-		sd.delivery(p.ID, p.WebhookID, *tenant, hookline.DeliveryPending, p.Status)
+		sd.Delivery(p.ID, p.WebhookID, *tenant, hookline.DeliveryPending, p.Status)
 		if p.Attempt != nil {
-			sd.attempt(p.Attempt)
+			sd.Attempt(p.Attempt)
 		}
 		disable[i] = p.DisableReason
 		rule := p.AutoDisable
@@ -162,7 +162,7 @@ func disableWebhooks(ctx context.Context, tx pgx.Tx, ps []store.DeliveryComplete
 
 // storeOps stores the operational events of the completions that applied: the
 // failure, and the webhook turned off. Other nodes are told of their deliveries.
-func storeOps(ctx context.Context, tx pgx.Tx, sd *slotDeltas, ps []store.DeliveryCompleteParams, order []int, out []store.DeliveryCompleteResult) error {
+func storeOps(ctx context.Context, tx pgx.Tx, sd *store.SlotDeltas, ps []store.DeliveryCompleteParams, order []int, out []store.DeliveryCompleteResult) error {
 	var events []store.EventInsertParams
 	var owner []int // index in ps of each event
 	for _, i := range order {

@@ -48,7 +48,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p store.DeliveryRecoverPara
 	total, after := 0, ""
 	for {
 		var ids []string
-		err := s.slotTx(ctx, func(tx pgx.Tx, sd *slotDeltas) error {
+		err := s.slotTx(ctx, func(tx pgx.Tx, sd *store.SlotDeltas) error {
 			ids = ids[:0]
 			rows, err := tx.Query(ctx, recoverSQL, append(args, after, ts(p.Now), store.RecoverBatch)...)
 			if err != nil {
@@ -57,7 +57,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p store.DeliveryRecoverPara
 			var id, tenant string
 			if _, err := pgx.ForEachRow(rows, []any{&id, &tenant}, func() error {
 				ids = append(ids, id)
-				sd.delivery(id, p.WebhookID, tenant, p.Status, hookline.DeliveryPending)
+				sd.Delivery(id, p.WebhookID, tenant, p.Status, hookline.DeliveryPending)
 				return nil
 			}); err != nil || len(ids) == 0 {
 				return err

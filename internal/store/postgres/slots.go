@@ -1,24 +1,19 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
 
 // Slots are the counts per webhook, 2^15 ms of id time and shard that stats
 // add up (migration 013). A write transaction gathers what it changes in
-// slotDeltas and writes them with its COMMIT (slotTx), one statement a table,
+// store.SlotDeltas and writes them with its COMMIT (slotTx), one statement a table,
 // into the rows of its shard: the backend's pid modulo slotShards, so that
 // concurrent transactions, each on a connection of its own, seldom wait for
 // the same row, and one connection's transactions, one after the other,
@@ -28,92 +23,6 @@ import (
 
 // slotShards is how many rows each (webhook, slot) may have.
 const slotShards = 8
-
-// slotKey names a (webhook, slot) of a slots table.
-type slotKey struct{ webhook, slot string }
-
-func (a slotKey) compare(b slotKey) int {
-	return cmp.Or(strings.Compare(a.webhook, b.webhook), strings.Compare(a.slot, b.slot))
-}
-
-// deliveryDelta is a change to the delivery_slots of a (webhook, slot).
-// created says it counts a new delivery, which may make the slot's first
-// row; otherwise it changes a slot that has rows already, and one trimmed by
-// Purge stays gone.
-type deliveryDelta struct {
-	tenant                     string
-	created                    bool
-	pending, succeeded, failed int32
-}
-
-// attemptDelta is what new attempts add to a (webhook, slot) of attempt_slots.
-type attemptDelta struct {
-	tenant                 string
-	succeeded, failed      int32
-	latencySum, latencyMax int64
-}
-
-// slotDeltas are a transaction's changes to the slots tables; the zero
-// value has none.
-type slotDeltas struct {
-	deliveries map[slotKey]*deliveryDelta
-	attempts   map[slotKey]*attemptDelta
-}
-
-// column returns the counter of delivery_slots that status counts in.
-func (d *deliveryDelta) column(status string) *int32 {
-	switch status {
-	case hookline.DeliveryPending:
-		return &d.pending
-	case hookline.DeliverySucceeded:
-		return &d.succeeded
-	default:
-		return &d.failed
-	}
-}
-
-// delivery records that delivery id of webhook (of tenant) went from status
-// from to status to; from is "" for a new delivery.
-func (sd *slotDeltas) delivery(id, webhook, tenant, from, to string) {
-	if from == to {
-		return
-	}
-	if sd.deliveries == nil {
-		sd.deliveries = map[slotKey]*deliveryDelta{}
-	}
-	k := slotKey{webhook, store.SlotOf(id)}
-	d := sd.deliveries[k]
-	if d == nil {
-		d = &deliveryDelta{tenant: tenant}
-		sd.deliveries[k] = d
-	}
-	if from == "" {
-		d.created = true
-	} else {
-		*d.column(from)--
-	}
-	*d.column(to)++
-}
-
-// attempt records a new attempt.
-func (sd *slotDeltas) attempt(a *hookline.Attempt) {
-	if sd.attempts == nil {
-		sd.attempts = map[slotKey]*attemptDelta{}
-	}
-	k := slotKey{a.WebhookID, store.SlotOf(a.ID)}
-	d := sd.attempts[k]
-	if d == nil {
-		d = &attemptDelta{tenant: a.Tenant}
-		sd.attempts[k] = d
-	}
-	if a.Succeeded() {
-		d.succeeded++
-	} else {
-		d.failed++
-	}
-	d.latencySum += a.DurationMS
-	d.latencyMax = max(d.latencyMax, a.DurationMS)
-}
 
 // A slot that is not created must have a row in some shard already: one
 // Purge trimmed stays gone. Rows are written in the order of the arrays.
@@ -134,44 +43,39 @@ const (
 		latency_max = GREATEST(t.latency_max, EXCLUDED.latency_max)`
 )
 
-// queue queues the statements that add the deltas to the rows of the shard
-// of the transaction's backend (its pid modulo shards), and forgets them.
-func (sd *slotDeltas) queue(b *pgx.Batch, shards int32) {
-	if keys := sortedKeys(sd.deliveries); len(keys) > 0 {
+// queueSlots queues the statements that add the deltas to the rows of the
+// shard of the transaction's backend (its pid modulo shards), and forgets
+// them.
+func queueSlots(b *pgx.Batch, sd *store.SlotDeltas, shards int32) {
+	if keys := store.SortedSlotKeys(sd.Deliveries); len(keys) > 0 {
 		n := len(keys)
 		webhooks, slots, tenants := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 		created, pending, succeeded, failed := make([]bool, 0, n), make([]int32, 0, n), make([]int32, 0, n), make([]int32, 0, n)
 		for _, k := range keys {
-			d := sd.deliveries[k]
-			if d.pending == 0 && d.succeeded == 0 && d.failed == 0 {
+			d := sd.Deliveries[k]
+			if d.Zero() {
 				continue
 			}
-			webhooks, slots, tenants = append(webhooks, k.webhook), append(slots, k.slot), append(tenants, d.tenant)
-			created, pending = append(created, d.created), append(pending, d.pending)
-			succeeded, failed = append(succeeded, d.succeeded), append(failed, d.failed)
+			webhooks, slots, tenants = append(webhooks, k.Webhook), append(slots, k.Slot), append(tenants, d.Tenant)
+			created, pending = append(created, d.Created), append(pending, int32(d.Pending))
+			succeeded, failed = append(succeeded, int32(d.Succeeded)), append(failed, int32(d.Failed))
 		}
 		if len(webhooks) > 0 {
 			b.Queue(upsertDeliverySlotsSQL, shards, webhooks, slots, tenants, created, pending, succeeded, failed)
 		}
 	}
-	if keys := sortedKeys(sd.attempts); len(keys) > 0 {
+	if keys := store.SortedSlotKeys(sd.Attempts); len(keys) > 0 {
 		n := len(keys)
 		webhooks, slots, tenants := make([]string, n), make([]string, n), make([]string, n)
 		succeeded, failed, sums, maxes := make([]int32, n), make([]int32, n), make([]int64, n), make([]int64, n)
 		for i, k := range keys {
-			d := sd.attempts[k]
-			webhooks[i], slots[i], tenants[i] = k.webhook, k.slot, d.tenant
-			succeeded[i], failed[i], sums[i], maxes[i] = d.succeeded, d.failed, d.latencySum, d.latencyMax
+			d := sd.Attempts[k]
+			webhooks[i], slots[i], tenants[i] = k.Webhook, k.Slot, d.Tenant
+			succeeded[i], failed[i], sums[i], maxes[i] = int32(d.Succeeded), int32(d.Failed), d.LatencySum, d.LatencyMax
 		}
 		b.Queue(upsertAttemptSlotsSQL, shards, webhooks, slots, tenants, succeeded, failed, sums, maxes)
 	}
-	clear(sd.deliveries)
-	clear(sd.attempts)
-}
-
-// sortedKeys returns the keys of m in the order rows are locked in.
-func sortedKeys[V any](m map[slotKey]V) []slotKey {
-	return slices.SortedFunc(maps.Keys(m), slotKey.compare)
+	sd.Clear()
 }
 
 // slotTx runs fn in a READ COMMITTED transaction, as tx does, and commits it
@@ -179,7 +83,7 @@ func sortedKeys[V any](m map[slotKey]V) []slotKey {
 // one round trip, so that the rows they lock, and the webhook rows a
 // completion locked before them, are held no longer than a commit without
 // counts would hold them.
-func (s *Store) slotTx(ctx context.Context, fn func(tx pgx.Tx, sd *slotDeltas) error) error {
+func (s *Store) slotTx(ctx context.Context, fn func(tx pgx.Tx, sd *store.SlotDeltas) error) error {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return interpretError(err)
@@ -189,13 +93,13 @@ func (s *Store) slotTx(ctx context.Context, fn func(tx pgx.Tx, sd *slotDeltas) e
 	if err != nil {
 		return interpretError(err)
 	}
-	var sd slotDeltas
+	var sd store.SlotDeltas
 	if err := fn(tx, &sd); err != nil {
 		tx.Rollback(ctx)
 		return interpretError(err)
 	}
 	b := &pgx.Batch{}
-	sd.queue(b, s.slotShards)
+	queueSlots(b, &sd, s.slotShards)
 	b.Queue("COMMIT")
 	br := tx.SendBatch(ctx, b)
 	var tag pgconn.CommandTag

@@ -16,7 +16,7 @@ func insertAttempt(ctx context.Context, tx wtx, a *hookline.Attempt) error {
 		a.ID, a.DeliveryID, a.WebhookID, a.EventID, a.EventType, a.Tenant, a.Number, ms(a.StartedAt),
 		a.DurationMS, a.StatusCode, store.EncodeJSON(a.RequestHeaders), store.EncodeJSON(a.ResponseHeaders), a.ResponseBody, a.Error)
 	if err == nil {
-		tx.slots.attempt(a)
+		tx.slots.Attempt(a)
 	}
 	return err
 }

@@ -217,7 +217,7 @@ func completeDelivery(ctx context.Context, tx wtx, p store.DeliveryCompleteParam
 		return res, nil // stale: another claim holds the delivery, and its attempt is the one that counts
 	}
 	// A lease is only ever held on a pending delivery.
-	tx.slots.delivery(p.ID, p.WebhookID, "", hookline.DeliveryPending, p.Status)
+	tx.slots.Delivery(p.ID, p.WebhookID, "", hookline.DeliveryPending, p.Status)
 	if p.Attempt != nil {
 		if err := insertAttempt(ctx, tx, p.Attempt); err != nil {
 			return res, err
@@ -347,7 +347,7 @@ func (s *Store) DeliveryRetry(ctx context.Context, p store.DeliveryRetryParams) 
 		d, err = scanDelivery(tx.QueryRowContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?,
 			lease_token = NULL, updated_at = ? WHERE id = ? RETURNING `+deliveryColumns, ms(p.Now), ms(p.Now), p.ID))
 		if err == nil {
-			tx.slots.delivery(d.ID, d.WebhookID, "", was, d.Status)
+			tx.slots.Delivery(d.ID, d.WebhookID, "", was, d.Status)
 		}
 		return err
 	})

@@ -49,7 +49,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p store.DeliveryRecoverPara
 				}
 				n++
 				after = max(after, id)
-				tx.slots.delivery(id, p.WebhookID, "", p.Status, hookline.DeliveryPending)
+				tx.slots.Delivery(id, p.WebhookID, "", p.Status, hookline.DeliveryPending)
 			}
 			return rows.Err()
 		})

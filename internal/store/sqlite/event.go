@@ -66,7 +66,7 @@ func insertEvent(ctx context.Context, tx wtx, p store.EventInsertParams) (store.
 			ms(e.CreatedAt), ms(e.CreatedAt)); err != nil {
 			return store.EventInsertResult{}, err
 		}
-		tx.slots.delivery(d.ID, d.WebhookID, e.Tenant, "", hookline.DeliveryPending)
+		tx.slots.Delivery(d.ID, d.WebhookID, e.Tenant, "", hookline.DeliveryPending)
 		next := d.NextAttemptAt
 		ds = append(ds, hookline.Delivery{ID: d.ID, EventID: e.ID, WebhookID: d.WebhookID, Tenant: e.Tenant,
 			EventType: e.Type, Status: hookline.DeliveryPending, NextAttemptAt: &next,

@@ -26,17 +26,8 @@ func (s *Store) scanIdempotency(row scanner) (*store.IdempotencyRecord, error) {
 		return nil, err
 	}
 	r.CreatedAt, r.LockedUntil, r.ExpiresAt = fromMS(created), fromMS(locked), fromMS(expires)
-	if len(r.Header) == 0 {
-		r.Header = nil
-	}
-	if body != "" { // a running record has none, not even a sealed empty one
-		opened, err := s.box.Open(body)
-		if err != nil {
-			return nil, fmt.Errorf("idempotency key %q: body: %w", r.Key, err)
-		}
-		if opened != "" {
-			r.Body = []byte(opened)
-		}
+	if err := store.OpenIdempotencyRecord(s.box, &r, body); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }

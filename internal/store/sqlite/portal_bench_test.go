@@ -48,7 +48,7 @@ func fillPortalLog(b *testing.B, s *Store, l *storetest.PortalLog) {
 				d.Status, d.Attempts, next, d.LastStatus, d.LastError, ms(d.CreatedAt), ms(d.UpdatedAt)); err != nil {
 				return err
 			}
-			tx.slots.delivery(d.ID, d.WebhookID, d.Tenant, "", d.Status)
+			tx.slots.Delivery(d.ID, d.WebhookID, d.Tenant, "", d.Status)
 		}
 		for i := range l.Attempts {
 			if err := insertAttempt(ctx, tx, &l.Attempts[i]); err != nil {

@@ -224,10 +224,10 @@ func (s *Store) tx(ctx context.Context, fn func(tx wtx) error) error {
 	if err != nil {
 		return interpretError(err)
 	}
-	t := wtx{Tx: tx, s: s, slots: &slotDeltas{}}
+	t := wtx{Tx: tx, s: s, slots: &store.SlotDeltas{}}
 	err = fn(t)
 	if err == nil {
-		err = t.slots.flush(ctx, t)
+		err = flushSlots(ctx, t, t.slots)
 	}
 	if err != nil {
 		tx.Rollback()
@@ -245,7 +245,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx wtx) error) error {
 type wtx struct {
 	*sql.Tx
 	s     *Store
-	slots *slotDeltas // what the transaction changes of the slot counts
+	slots *store.SlotDeltas // what the transaction changes of the slot counts
 }
 
 // prepared returns q prepared on the write connection, or nil the first time:
