@@ -53,9 +53,9 @@ func (s *Store) APIKeyList(ctx context.Context, p store.APIKeyListParams) ([]hoo
 	if err != nil {
 		return nil, fmt.Errorf("store: list api keys: %w", err)
 	}
-	var f filter
-	f.addIf("tenant", p.Tenant)
-	q, args := f.page("SELECT "+apiKeyColumns+" FROM api_keys", pg)
+	f := store.Filter{Numbered: true}
+	f.AddIf("tenant", p.Tenant)
+	q, args := f.Page("SELECT "+apiKeyColumns+" FROM api_keys", pg)
 	return queryPage(ctx, s.pool, "list api keys", scanAPIKey, pg, q, args...)
 }
 

@@ -3,14 +3,10 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store"
 )
 
@@ -70,67 +66,6 @@ func (s *Store) execOne(ctx context.Context, what, q string, args ...any) error 
 		return fmt.Errorf("store: %s: %w", what, store.ErrNotFound)
 	}
 	return nil
-}
-
-// filter builds a WHERE clause with numbered placeholders.
-type filter struct {
-	conds []string
-	args  []any
-}
-
-// add appends "col op $n" with v as $n.
-func (f *filter) add(col, op string, v any) {
-	f.args = append(f.args, v)
-	f.conds = append(f.conds, col+" "+op+" $"+strconv.Itoa(len(f.args)))
-}
-
-// addIf adds col = v unless v is empty.
-func (f *filter) addIf(col, v string) {
-	if v != "" {
-		f.add(col, "=", v)
-	}
-}
-
-// created keeps the rows whose ids, made with prefix, were made at or after
-// after and before before, a zero time leaving its side open: a window is a
-// range of ids (store.DeliveryListParams).
-func (f *filter) created(prefix string, after, before time.Time) {
-	if !after.IsZero() {
-		f.add("id", ">=", hookline.IDAt(prefix, after))
-	}
-	if !before.IsZero() {
-		f.add("id", "<", hookline.IDAt(prefix, before))
-	}
-}
-
-// seek keeps the rows on pg's side of its key.
-func (f *filter) seek(pg store.Page) {
-	if pg.Key != "" {
-		f.add(pg.Column, pg.Op, pg.Key)
-	}
-}
-
-// where returns the WHERE clause, "" when there is no condition.
-func (f *filter) where() string {
-	if len(f.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(f.conds, " AND ")
-}
-
-// limit returns the ORDER BY and LIMIT clauses of page pg.
-func (f *filter) limit(pg store.Page) string {
-	f.args = append(f.args, pg.Limit)
-	return " ORDER BY " + pg.OrderBy + " LIMIT $" + strconv.Itoa(len(f.args))
-}
-
-// page completes base ("SELECT … FROM table") into the query of page pg: the
-// rows that pass the filter, past pg's key, in pg's order.
-func (f *filter) page(base string, pg store.Page) (string, []any) {
-	f.seek(pg)
-	q := base + f.where()
-	q += f.limit(pg)
-	return q, f.args
 }
 
 // queryPage runs the query of page pg and returns its rows in the list's

@@ -103,12 +103,12 @@ func (s *Store) WebhookList(ctx context.Context, p store.WebhookListParams) ([]h
 	if err != nil {
 		return nil, fmt.Errorf("store: list webhooks: %w", err)
 	}
-	var f filter
-	f.addIf("tenant", p.Tenant)
+	f := store.Filter{Numbered: true}
+	f.AddIf("tenant", p.Tenant)
 	if p.Active != nil {
-		f.add("active", "=", *p.Active)
+		f.Add("active", "=", *p.Active)
 	}
-	q, args := f.page("SELECT "+webhookColumns+" FROM webhooks", pg)
+	q, args := f.Page("SELECT "+webhookColumns+" FROM webhooks", pg)
 	return queryPage(ctx, s.pool, "list webhooks", s.scanWebhook, pg, q, args...)
 }
 
@@ -118,11 +118,11 @@ func (s *Store) TenantList(ctx context.Context, p store.ListParams) ([]store.Ten
 	if err != nil {
 		return nil, fmt.Errorf("store: list tenants: %w", err)
 	}
-	var f filter
-	f.seek(pg)
-	q := "SELECT tenant, count(*), count(*) FILTER (WHERE active) FROM webhooks" + f.where() + " GROUP BY tenant"
-	q += f.limit(pg)
-	return queryPage(ctx, s.pool, "list tenants", scanTenant, pg, q, f.args...)
+	f := store.Filter{Numbered: true}
+	f.Seek(pg)
+	q := "SELECT tenant, count(*), count(*) FILTER (WHERE active) FROM webhooks" + f.Where() + " GROUP BY tenant"
+	q += f.Limit(pg)
+	return queryPage(ctx, s.pool, "list tenants", scanTenant, pg, q, f.Args...)
 }
 
 func scanTenant(sc scanner) (*store.TenantSummary, error) {

@@ -54,9 +54,9 @@ func (s *Store) APIKeyList(ctx context.Context, p store.APIKeyListParams) ([]hoo
 	if err != nil {
 		return nil, fmt.Errorf("store: list api keys: %w", err)
 	}
-	var f filter
-	f.addIf("tenant", p.Tenant)
-	q, args := f.page("SELECT "+apiKeyColumns+" FROM api_keys", pg)
+	var f store.Filter
+	f.AddIf("tenant", p.Tenant)
+	q, args := f.Page("SELECT "+apiKeyColumns+" FROM api_keys", pg)
 	return queryPage(ctx, s.r, "list api keys", scanAPIKey, pg, q, args...)
 }
 

@@ -35,11 +35,11 @@ func (s *Store) AttemptList(ctx context.Context, p store.AttemptListParams) ([]h
 	if err != nil {
 		return nil, fmt.Errorf("store: list attempts: %w", err)
 	}
-	var f filter
-	f.addIf("webhook_id", p.WebhookID)
-	f.addIf("delivery_id", p.DeliveryID)
-	f.created(hookline.PrefixAttempt, p.CreatedAfter, p.CreatedBefore)
-	q, args := f.page("SELECT "+attemptColumns+" FROM attempts", pg)
+	var f store.Filter
+	f.AddIf("webhook_id", p.WebhookID)
+	f.AddIf("delivery_id", p.DeliveryID)
+	f.Created(hookline.PrefixAttempt, p.CreatedAfter, p.CreatedBefore)
+	q, args := f.Page("SELECT "+attemptColumns+" FROM attempts", pg)
 	return queryPage(ctx, s.r, "list attempts", scanAttempt, pg, q, args...)
 }
 

@@ -372,14 +372,14 @@ func (s *Store) DeliveryList(ctx context.Context, p store.DeliveryListParams) ([
 	if err != nil {
 		return nil, fmt.Errorf("store: list deliveries: %w", err)
 	}
-	var f filter
-	f.addIf("tenant", p.Tenant)
-	f.addIf("webhook_id", p.WebhookID)
-	f.addIf("event_id", p.EventID)
-	f.addIf("status", p.Status)
-	f.addIf("event_type", p.EventType)
-	f.created(hookline.PrefixDelivery, p.CreatedAfter, p.CreatedBefore)
-	q, args := f.page("SELECT "+deliveryColumns+" FROM deliveries", pg)
+	var f store.Filter
+	f.AddIf("tenant", p.Tenant)
+	f.AddIf("webhook_id", p.WebhookID)
+	f.AddIf("event_id", p.EventID)
+	f.AddIf("status", p.Status)
+	f.AddIf("event_type", p.EventType)
+	f.Created(hookline.PrefixDelivery, p.CreatedAfter, p.CreatedBefore)
+	q, args := f.Page("SELECT "+deliveryColumns+" FROM deliveries", pg)
 	return queryPage(ctx, s.r, "list deliveries", scanDelivery, pg, q, args...)
 }
 

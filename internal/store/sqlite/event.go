@@ -90,10 +90,10 @@ func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]hookl
 	if err != nil {
 		return nil, fmt.Errorf("store: list events: %w", err)
 	}
-	var f filter
-	f.addIf("tenant", p.Tenant)
-	f.addIf("type", p.Type)
-	f.created(hookline.PrefixEvent, p.CreatedAfter, p.CreatedBefore)
-	q, args := f.page("SELECT "+eventColumns+" FROM events", pg)
+	var f store.Filter
+	f.AddIf("tenant", p.Tenant)
+	f.AddIf("type", p.Type)
+	f.Created(hookline.PrefixEvent, p.CreatedAfter, p.CreatedBefore)
+	q, args := f.Page("SELECT "+eventColumns+" FROM events", pg)
 	return queryPage(ctx, s.r, "list events", scanEvent, pg, q, args...)
 }

@@ -58,8 +58,8 @@ func (s *Store) EventTypeList(ctx context.Context, p store.ListParams) ([]hookli
 	if err != nil {
 		return nil, fmt.Errorf("store: list event types: %w", err)
 	}
-	var f filter
-	q, args := f.page("SELECT "+eventTypeColumns+" FROM event_types", pg)
+	var f store.Filter
+	q, args := f.Page("SELECT "+eventTypeColumns+" FROM event_types", pg)
 	return queryPage(ctx, s.r, "list event types", scanEventType, pg, q, args...)
 }
 

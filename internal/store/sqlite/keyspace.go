@@ -177,10 +177,10 @@ func (s *Store) KeyList(ctx context.Context, p store.KeyListParams) ([]keyspace.
 	if err != nil {
 		return nil, fmt.Errorf("store: list keys: %w", err)
 	}
-	var f filter
-	f.add("keyspace", "=", p.Keyspace)
-	f.addIf("tenant", p.Tenant)
-	q, args := f.page("SELECT "+keyColumns+" FROM keys", pg)
+	var f store.Filter
+	f.Add("keyspace", "=", p.Keyspace)
+	f.AddIf("tenant", p.Tenant)
+	q, args := f.Page("SELECT "+keyColumns+" FROM keys", pg)
 	return queryPage(ctx, s.r, "list keys", scanKey, pg, q, args...)
 }
 
