@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"iter"
 	"reflect"
 	"strings"
 	"testing"
@@ -265,22 +266,13 @@ func exerciseStats(t *testing.T, open func(t *testing.T) store.Store) {
 						if err != nil {
 							t.Fatalf("%s: DeliveryStats: %v", step, err)
 						}
-						wantD := make([]store.DeliveryBucket, win.buckets)
-						for i := range wantD {
-							wantD[i].Start = bucketStart(win.since, win.until, win.buckets, i)
-						}
-						for _, d := range rows {
-							if i, ok := bucketOf(idTime(d.ID), win.since, win.until, win.buckets); ok && inScope(d.Tenant, d.WebhookID) {
-								switch d.Status {
-								case hookline.DeliveryPending:
-									wantD[i].Pending++
-								case hookline.DeliverySucceeded:
-									wantD[i].Succeeded++
-								default:
-									wantD[i].Failed++
+						wantD := wantDeliveryStats(win.since, win.until, win.buckets, func(yield func(id, status string) bool) {
+							for _, d := range rows {
+								if inScope(d.Tenant, d.WebhookID) && !yield(d.ID, d.Status) {
+									return
 								}
 							}
-						}
+						})
 						if !reflect.DeepEqual(gotD, wantD) {
 							t.Errorf("%s: DeliveryStats %+v of %v in %d:\n got %+v\nwant %+v", step, sc, win.since, win.buckets, gotD, wantD)
 						}
@@ -289,27 +281,13 @@ func exerciseStats(t *testing.T, open func(t *testing.T) store.Store) {
 						if err != nil {
 							t.Fatalf("%s: AttemptStats: %v", step, err)
 						}
-						wantA := make([]store.AttemptBucket, win.buckets)
-						sums := make([]int64, win.buckets)
-						for i := range wantA {
-							wantA[i].Start = bucketStart(win.since, win.until, win.buckets, i)
-						}
-						for _, a := range as {
-							if i, ok := bucketOf(idTime(a.ID), win.since, win.until, win.buckets); ok && inScope(a.Tenant, a.WebhookID) {
-								if a.Error == "" && a.StatusCode >= 200 && a.StatusCode <= 299 {
-									wantA[i].Succeeded++
-								} else {
-									wantA[i].Failed++
+						wantA := wantAttemptStats(win.since, win.until, win.buckets, func(yield func(*hookline.Attempt) bool) {
+							for _, a := range as {
+								if inScope(a.Tenant, a.WebhookID) && !yield(a) {
+									return
 								}
-								sums[i] += a.DurationMS
-								wantA[i].LatencyMaxMS = max(wantA[i].LatencyMaxMS, a.DurationMS)
 							}
-						}
-						for i := range wantA {
-							if n := int64(wantA[i].Succeeded + wantA[i].Failed); n > 0 {
-								wantA[i].LatencyAvgMS = (sums[i] + n/2) / n
-							}
-						}
+						})
 						if !reflect.DeepEqual(gotA, wantA) {
 							t.Errorf("%s: AttemptStats %+v of %v in %d:\n got %+v\nwant %+v", step, sc, win.since, win.buckets, gotA, wantA)
 						}
@@ -507,6 +485,57 @@ func wantInvalid(t *testing.T, what string, err error, field string) {
 	if !errors.As(err, &ve) || ve.Field != field {
 		t.Errorf("%s: got error %v, want a validation error of %s", what, err, field)
 	}
+}
+
+// wantDeliveryStats is what DeliveryStats of [since, until) in n buckets
+// must answer for the deliveries ds yields, by id and status now: each
+// counts in the bucket of its id's time, cancelled as failed.
+func wantDeliveryStats(since, until time.Time, n int, ds iter.Seq2[string, string]) []store.DeliveryBucket {
+	want := make([]store.DeliveryBucket, n)
+	for i := range want {
+		want[i].Start = bucketStart(since, until, n, i)
+	}
+	for id, status := range ds {
+		if i, ok := bucketOf(idTime(id), since, until, n); ok {
+			switch status {
+			case hookline.DeliveryPending:
+				want[i].Pending++
+			case hookline.DeliverySucceeded:
+				want[i].Succeeded++
+			default:
+				want[i].Failed++
+			}
+		}
+	}
+	return want
+}
+
+// wantAttemptStats is what AttemptStats of [since, until) in n buckets must
+// answer for the attempts as yields: each counts in the bucket of its id's
+// time, with its latency.
+func wantAttemptStats(since, until time.Time, n int, as iter.Seq[*hookline.Attempt]) []store.AttemptBucket {
+	want := make([]store.AttemptBucket, n)
+	sums := make([]int64, n)
+	for i := range want {
+		want[i].Start = bucketStart(since, until, n, i)
+	}
+	for a := range as {
+		if i, ok := bucketOf(idTime(a.ID), since, until, n); ok {
+			if a.Error == "" && a.StatusCode >= 200 && a.StatusCode <= 299 {
+				want[i].Succeeded++
+			} else {
+				want[i].Failed++
+			}
+			sums[i] += a.DurationMS
+			want[i].LatencyMaxMS = max(want[i].LatencyMaxMS, a.DurationMS)
+		}
+	}
+	for i := range want {
+		if c := int64(want[i].Succeeded + want[i].Failed); c > 0 {
+			want[i].LatencyAvgMS = (sums[i] + c/2) / c
+		}
+	}
+	return want
 }
 
 // bucketStart is the start of bucket i of n in [since, until), as

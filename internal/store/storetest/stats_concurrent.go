@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -112,22 +113,7 @@ func statsConcurrentCompletes(t *testing.T, open func(t *testing.T) store.Store)
 		if err != nil {
 			t.Fatalf("DeliveryStats: %v", err)
 		}
-		wantD := make([]store.DeliveryBucket, win.buckets)
-		for i := range wantD {
-			wantD[i].Start = bucketStart(win.since, win.until, win.buckets, i)
-		}
-		for id, status := range ended {
-			if i, ok := bucketOf(idTime(id), win.since, win.until, win.buckets); ok {
-				switch status {
-				case hookline.DeliveryPending:
-					wantD[i].Pending++
-				case hookline.DeliverySucceeded:
-					wantD[i].Succeeded++
-				default:
-					wantD[i].Failed++
-				}
-			}
-		}
+		wantD := wantDeliveryStats(win.since, win.until, win.buckets, maps.All(ended))
 		if !reflect.DeepEqual(gotD, wantD) {
 			t.Errorf("DeliveryStats of %s:\n got %+v\nwant %+v", win.name, gotD, wantD)
 		}
@@ -135,27 +121,7 @@ func statsConcurrentCompletes(t *testing.T, open func(t *testing.T) store.Store)
 		if err != nil {
 			t.Fatalf("AttemptStats: %v", err)
 		}
-		wantA := make([]store.AttemptBucket, win.buckets)
-		sums := make([]int64, win.buckets)
-		for i := range wantA {
-			wantA[i].Start = bucketStart(win.since, win.until, win.buckets, i)
-		}
-		for _, a := range as {
-			if i, ok := bucketOf(idTime(a.ID), win.since, win.until, win.buckets); ok {
-				if a.Error == "" && a.StatusCode >= 200 && a.StatusCode <= 299 {
-					wantA[i].Succeeded++
-				} else {
-					wantA[i].Failed++
-				}
-				sums[i] += a.DurationMS
-				wantA[i].LatencyMaxMS = max(wantA[i].LatencyMaxMS, a.DurationMS)
-			}
-		}
-		for i := range wantA {
-			if n := int64(wantA[i].Succeeded + wantA[i].Failed); n > 0 {
-				wantA[i].LatencyAvgMS = (sums[i] + n/2) / n
-			}
-		}
+		wantA := wantAttemptStats(win.since, win.until, win.buckets, slices.Values(as))
 		if !reflect.DeepEqual(gotA, wantA) {
 			t.Errorf("AttemptStats of %s:\n got %+v\nwant %+v", win.name, gotA, wantA)
 		}
