@@ -250,14 +250,12 @@ func (h *handler) webhookRotateSecret(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var grace *time.Duration
-	if in.GracePeriod != "" {
-		d, err := time.ParseDuration(in.GracePeriod)
-		if err != nil || d < 0 || d > webhooks.MaxGracePeriod {
-			h.error(w, r, hookline.Invalid("grace_period", "must be a duration from 0s to 168h, such as 24h"))
-			return
-		}
-		grace = &d
+	// Refused before the webhook is looked up: a bad body is the same 422
+	// whichever id it is sent to.
+	grace, err := webhooks.ParseGracePeriod(in.GracePeriod)
+	if err != nil {
+		h.error(w, r, err)
+		return
 	}
 	wh, err := h.webhookFor(r)
 	if err != nil {
