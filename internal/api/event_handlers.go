@@ -206,13 +206,22 @@ type eventWithDeliveries struct {
 	Deliveries []hookline.Delivery `json:"deliveries"`
 }
 
-func (h *handler) eventGet(w http.ResponseWriter, r *http.Request) {
+// eventFor returns the event of the request's path, or ErrNotFound when it
+// is absent or another tenant's (visible).
+func (h *handler) eventFor(r *http.Request) (*hookline.Event, error) {
 	e, err := h.store.EventGet(r.Context(), r.PathValue("id"))
 	if err != nil {
-		h.error(w, r, err)
-		return
+		return nil, err
 	}
 	if err := visible(r, e.Tenant); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (h *handler) eventGet(w http.ResponseWriter, r *http.Request) {
+	e, err := h.eventFor(r)
+	if err != nil {
 		h.error(w, r, err)
 		return
 	}

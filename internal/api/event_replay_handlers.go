@@ -29,12 +29,8 @@ func (h *handler) eventReplay(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	e, err := h.store.EventGet(r.Context(), r.PathValue("id"))
+	e, err := h.eventFor(r)
 	if err != nil {
-		h.error(w, r, err)
-		return
-	}
-	if err := visible(r, e.Tenant); err != nil {
 		h.error(w, r, err)
 		return
 	}
