@@ -622,6 +622,16 @@ type AttemptBucket struct {
 	LatencyMaxMS int64
 }
 
+// SetLatencyAvg sets each bucket's LatencyAvgMS from sums[i], the total
+// duration of its attempts: their mean, rounded to the nearest millisecond.
+func SetLatencyAvg(bs []AttemptBucket, sums []int64) {
+	for i := range bs {
+		if n := int64(bs[i].Succeeded + bs[i].Failed); n > 0 {
+			bs[i].LatencyAvgMS = (sums[i] + n/2) / n
+		}
+	}
+}
+
 // DeliveryStatsParams asks for delivery counts over time, by when the
 // deliveries were created.
 type DeliveryStatsParams struct {

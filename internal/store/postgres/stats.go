@@ -98,10 +98,8 @@ func (s *Store) AttemptStats(ctx context.Context, p store.AttemptStatsParams) ([
 	}
 	for i := range out {
 		out[i].Start = w.Start(i)
-		if n := int64(out[i].Succeeded + out[i].Failed); n > 0 {
-			out[i].LatencyAvgMS = (sums[i] + n/2) / n
-		}
 	}
+	store.SetLatencyAvg(out, sums)
 	return out, nil
 }
 

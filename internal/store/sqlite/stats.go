@@ -130,11 +130,7 @@ func (s *Store) AttemptStats(ctx context.Context, p store.AttemptStatsParams) ([
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: attempt stats: %w", interpretError(err))
 	}
-	for i := range out {
-		if n := int64(out[i].Succeeded + out[i].Failed); n > 0 {
-			out[i].LatencyAvgMS = (sums[i] + n/2) / n
-		}
-	}
+	store.SetLatencyAvg(out, sums)
 	return out, nil
 }
 
