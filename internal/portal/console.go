@@ -113,10 +113,7 @@ func (p *Portal) tenantList(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	d := map[string]any{"Tenants": list, "Cursor": cursor, "Next": ""}
-	if len(list) == logPage {
-		d["Next"] = list[len(list)-1].Tenant
-	}
+	d := map[string]any{"Tenants": list, "Cursor": cursor, "Next": nextCursor(list, func(t store.TenantSummary) string { return t.Tenant })}
 	p.render(w, r, http.StatusOK, "tenants", page{Title: "tenants", Nav: "tenants", Data: d})
 }
 
@@ -168,10 +165,7 @@ func (p *Portal) apiKeyList(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	d := map[string]any{"Keys": list, "Cursor": cursor, "Next": ""}
-	if len(list) == logPage {
-		d["Next"] = list[len(list)-1].ID
-	}
+	d := map[string]any{"Keys": list, "Cursor": cursor, "Next": nextCursor(list, func(k hookline.APIKey) string { return k.ID })}
 	p.render(w, r, http.StatusOK, "api_keys", page{Title: "api_keys", Nav: "api_keys", Data: d})
 }
 

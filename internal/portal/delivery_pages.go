@@ -11,8 +11,18 @@ import (
 	"github.com/hookline/hookline/internal/store"
 )
 
-// logPage is how many deliveries a page of the log shows.
+// logPage is how many deliveries a page of the log shows (and tenants or
+// API keys a page of the console's lists).
 const logPage = 50
+
+// nextCursor is the cursor of the page after a page of list read with Limit
+// logPage: its last item's key when the page is full, "" otherwise.
+func nextCursor[T any](list []T, key func(T) string) string {
+	if len(list) < logPage {
+		return ""
+	}
+	return key(list[len(list)-1])
+}
 
 // logFilter is the delivery log's filter, as its form gives it.
 type logFilter struct {
@@ -115,9 +125,7 @@ func (p *Portal) deliveryList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Deliveries = list
-	if len(list) == logPage {
-		d.Next = list[len(list)-1].ID
-	}
+	d.Next = nextCursor(list, func(d hookline.Delivery) string { return d.ID })
 	p.render(w, r, http.StatusOK, "deliveries", pg)
 }
 
