@@ -52,7 +52,7 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 			Timestamp: ts.UTC().Truncate(time.Millisecond),
 		}
 		ins[i].Event = ev
-		var sized []string // profiles whose body this event was rendered for
+		var checked []string // profiles checkEvent has done for this event
 		for _, wh := range whs {
 			if !wh.Matches(p.Type) {
 				continue
@@ -63,16 +63,9 @@ func (e *Engine) Publish(ctx context.Context, ps []PublishParams) ([]store.Event
 				return nil, err
 			}
 			if prof != nil {
-				if sized, err = checkLimits(prof, ev, wh, now, sized); err != nil {
+				if checked, err = checkEvent(prof, ev, wh, now, checked); err != nil {
 					e.give(reserved)
 					return nil, err
-				}
-				// A data member the envelope fills itself would be sent twice and
-				// one of them silently lost: refused, naming it.
-				if name, ok := prof.ReservedIn(ev.Data); ok {
-					e.give(reserved)
-					return nil, hookline.Invalid("data."+name,
-						"is a name the %q profile fills itself (its envelope or reserved list), so webhook %s would not get it; rename it", prof.Name, wh.ID)
 				}
 			}
 			first := firstDelayOf(prof, e.o.Profiles) // prof is already loaded

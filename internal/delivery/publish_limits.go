@@ -27,30 +27,37 @@ func (e *PayloadTooLargeError) Error() string {
 	return fmt.Sprintf("data is %d bytes, more than the %d that profile %q allows (its max_payload_bytes)", e.Size, e.Limit, e.Profile)
 }
 
-// checkLimits refuses ev, bound for wh, when it is too large for wh's profile.
-// The body is rendered once per profile and event (sized lists the profiles
-// done for ev, and is returned grown): it is the same size for every webhook
-// of a profile, as ids have one length, and it is rendered with the largest
-// attempt number the profile makes, so that no retry sends more. Profiles
-// without max_body_bytes render nothing here.
-func checkLimits(prof *profile.Profile, ev *hookline.Event, wh *hookline.Webhook, now time.Time, sized []string) ([]string, error) {
+// checkEvent refuses ev, bound for wh, when wh's profile cannot carry it:
+// its data over the profile's max_payload_bytes, the body rendered for it
+// over its max_body_bytes, or a top-level data member the envelope fills
+// itself (it would be sent twice and one of them silently lost). All but the
+// first are worked out once per profile and event (checked lists the
+// profiles done for ev, and is returned grown): the body is the same size
+// for every webhook of a profile, as ids have one length, and it is rendered
+// with the largest attempt number the profile makes, so that no retry sends
+// more. Profiles without max_body_bytes render nothing here.
+func checkEvent(prof *profile.Profile, ev *hookline.Event, wh *hookline.Webhook, now time.Time, checked []string) ([]string, error) {
 	pol := prof.Policy
 	if pol.MaxPayloadBytes > 0 && int64(len(ev.Data)) > pol.MaxPayloadBytes {
-		return sized, &PayloadTooLargeError{Profile: prof.Name, Limit: pol.MaxPayloadBytes, Size: int64(len(ev.Data))}
+		return checked, &PayloadTooLargeError{Profile: prof.Name, Limit: pol.MaxPayloadBytes, Size: int64(len(ev.Data))}
 	}
-	if pol.MaxBodyBytes <= 0 || slices.Contains(sized, prof.Name) {
-		return sized, nil
+	if slices.Contains(checked, prof.Name) {
+		return checked, nil
 	}
-	body, err := prof.Body(profile.Message{
-		Event: ev, Webhook: wh, DeliveryID: hookline.NewID(hookline.PrefixDelivery),
-		Attempt: max(1, len(pol.RetrySchedule)), SentAt: now,
-	})
-	if err != nil {
-		// Not a matter of size: the attempts fail and log it, as without a limit.
-		return append(sized, prof.Name), nil
+	if pol.MaxBodyBytes > 0 {
+		body, err := prof.Body(profile.Message{
+			Event: ev, Webhook: wh, DeliveryID: hookline.NewID(hookline.PrefixDelivery),
+			Attempt: max(1, len(pol.RetrySchedule)), SentAt: now,
+		})
+		// A body that cannot be rendered is not a matter of size: the
+		// attempts fail and log it, as without a limit.
+		if err == nil && int64(len(body)) > pol.MaxBodyBytes {
+			return checked, &PayloadTooLargeError{Profile: prof.Name, Limit: pol.MaxBodyBytes, Size: int64(len(body)), Body: true}
+		}
 	}
-	if int64(len(body)) > pol.MaxBodyBytes {
-		return sized, &PayloadTooLargeError{Profile: prof.Name, Limit: pol.MaxBodyBytes, Size: int64(len(body)), Body: true}
+	if name, ok := prof.ReservedIn(ev.Data); ok {
+		return checked, hookline.Invalid("data."+name,
+			"is a name the %q profile fills itself (its envelope or reserved list), so webhook %s would not get it; rename it", prof.Name, wh.ID)
 	}
-	return append(sized, prof.Name), nil
+	return append(checked, prof.Name), nil
 }

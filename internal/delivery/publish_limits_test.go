@@ -10,11 +10,11 @@ import (
 	"github.com/hookline/hookline/internal/profile"
 )
 
-// BenchmarkCheckLimits is what a profile's limits add to publishing, per event
-// and webhook: "data" only compares the data's length (max_payload_bytes),
+// BenchmarkCheckEvent is what a profile's limits add to publishing, per event
+// and webhook (checkEvent): "data" only compares the data's length (max_payload_bytes),
 // "body" renders the body once (max_body_bytes, Formulr's envelope, 1 KiB of
 // data), "body, again" is the next webhook of the same profile.
-func BenchmarkCheckLimits(b *testing.B) {
+func BenchmarkCheckEvent(b *testing.B) {
 	env := json.RawMessage(`{"event": "{event.type}", "timestamp": "{event.timestamp}", "data": "{data}"}`)
 	ev := &hookline.Event{ID: hookline.NewID(hookline.PrefixEvent), Type: "response.created", Tenant: "t",
 		Data: json.RawMessage(`{"s":"` + strings.Repeat("a", 1016) + `"}`), Timestamp: time.Now().UTC()}
@@ -36,7 +36,7 @@ func BenchmarkCheckLimits(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := checkLimits(prof, ev, wh, ev.Timestamp, c.sized); err != nil {
+				if _, err := checkEvent(prof, ev, wh, ev.Timestamp, c.sized); err != nil {
 					b.Fatal(err)
 				}
 			}
