@@ -41,8 +41,8 @@ func checkEvent(prof *profile.Profile, ev *hookline.Event, wh *hookline.Webhook,
 	if pol.MaxPayloadBytes > 0 && int64(len(ev.Data)) > pol.MaxPayloadBytes {
 		return checked, &PayloadTooLargeError{Profile: prof.Name, Limit: pol.MaxPayloadBytes, Size: int64(len(ev.Data))}
 	}
-	if slices.Contains(checked, prof.Name) {
-		return checked, nil
+	if (pol.MaxBodyBytes <= 0 && !prof.Reserves()) || slices.Contains(checked, prof.Name) {
+		return checked, nil // nothing to work out, or done
 	}
 	if pol.MaxBodyBytes > 0 {
 		body, err := prof.Body(profile.Message{

@@ -170,6 +170,9 @@ type Profile struct {
 	reserved   []string // Definition.Reserved and the names the envelope's spread reserves
 }
 
+// Reserves reports whether the profile reserves any data member name.
+func (p *Profile) Reserves() bool { return len(p.reserved) > 0 }
+
 // ReservedIn returns the first top-level member of data, a JSON object, whose
 // name the profile reserves, and whether there is one.
 func (p *Profile) ReservedIn(data json.RawMessage) (string, bool) {
