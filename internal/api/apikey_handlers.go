@@ -131,7 +131,7 @@ func (h *handler) apiKeyDelete(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	h.keys.forget(id)
+	h.forgetKey(id)
 	w.WriteHeader(http.StatusNoContent)
 }
 

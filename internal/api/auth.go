@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hookline/hookline/internal/apikey"
@@ -19,53 +18,22 @@ import (
 	"github.com/hookline/hookline/internal/store"
 )
 
-// keyCache keeps recently verified keys, so a busy publisher does not cost a
-// database read per request. A key deleted through this process is forgotten at
-// once; elsewhere within the TTL.
-type keyCache struct {
-	store store.Store
-	ttl   time.Duration
-	mu    sync.Mutex
-	keys  map[string]cachedKey
-}
+// keyCache keeps API keys by the hash of their secret (newKeyCache).
+type keyCache = ttlCache[*hookline.APIKey]
 
-type cachedKey struct {
-	key *hookline.APIKey
-	at  time.Time
-}
-
+// newKeyCache keeps recently verified keys, by hash, so that a busy
+// publisher does not cost a database read per request. A key deleted
+// through this process is forgotten at once (forgetKey); elsewhere within
+// the TTL.
 func newKeyCache(s store.Store, ttl time.Duration) *keyCache {
-	return &keyCache{store: s, ttl: ttl, keys: map[string]cachedKey{}}
+	return newTTLCache(ttl, func(ctx context.Context, hash string) (*hookline.APIKey, error) {
+		return s.APIKeyGetByHash(ctx, []byte(hash))
+	})
 }
 
-func (c *keyCache) get(ctx context.Context, hash []byte) (*hookline.APIKey, error) {
-	c.mu.Lock()
-	ent, ok := c.keys[string(hash)]
-	c.mu.Unlock()
-	if ok && time.Since(ent.at) < c.ttl {
-		return ent.key, nil
-	}
-	k, err := c.store.APIKeyGetByHash(ctx, hash)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.keys) > 10_000 {
-		clear(c.keys)
-	}
-	c.keys[string(hash)] = cachedKey{key: k, at: time.Now()}
-	c.mu.Unlock()
-	return k, nil
-}
-
-func (c *keyCache) forget(id string) {
-	c.mu.Lock()
-	for h, ent := range c.keys {
-		if ent.key.ID == id {
-			delete(c.keys, h)
-		}
-	}
-	c.mu.Unlock()
+// forgetKey drops the key with that id from the cache.
+func (h *handler) forgetKey(id string) {
+	h.keys.forget(func(_ string, k *hookline.APIKey) bool { return k.ID == id })
 }
 
 // authFailuresPerMinute is how many failed authentications one client address
@@ -114,7 +82,7 @@ func (h *handler) authenticateKey(r *http.Request, secret string) (*hookline.API
 // works while it is set even if someone deleted it: it is stored again.
 func (h *handler) lookupKey(ctx context.Context, secret string) (*hookline.APIKey, error) {
 	hash := h.hasher.Hash(secret)
-	key, err := h.keys.get(ctx, hash)
+	key, err := h.keys.get(ctx, string(hash))
 	if !errors.Is(err, store.ErrNotFound) || !h.isOperatorKey(secret) {
 		return key, err
 	}
@@ -125,7 +93,7 @@ func (h *handler) lookupKey(ctx context.Context, secret string) (*hookline.APIKe
 	if installed {
 		h.log.Warn("HOOKLINE_ADMIN_KEY was not in the database (deleted?); stored it again as an admin key", "request_id", requestIDFrom(ctx))
 	}
-	return h.keys.get(ctx, hash)
+	return h.keys.get(ctx, string(hash))
 }
 
 // consoleKey resolves the key of the console's sign-in form: as the API

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -19,62 +18,40 @@ import (
 	"github.com/hookline/hookline/internal/store"
 )
 
-// schemaCache holds the compiled data schemas of the event type catalogue, by
-// type name, so that publishing compiles nothing and reads the store at most
-// once per type and ttl. A type with no schema, or not in the catalogue, is
-// cached as nil. This node forgets a type when it changes it; other nodes
-// sharing the catalogue (PostgreSQL) see a change within ttl.
-type schemaCache struct {
-	store store.Store
-	ttl   time.Duration
-	mu    sync.Mutex
-	types map[string]cachedSchema
-}
+// schemaCache keeps compiled event data schemas by type name
+// (newSchemaCache).
+type schemaCache = ttlCache[*jsonschema.Schema]
 
-type cachedSchema struct {
-	schema *jsonschema.Schema // nil: no schema
-	at     time.Time
-}
-
+// newSchemaCache keeps the compiled data schemas of the event type
+// catalogue, by type name, so that publishing compiles nothing and reads the
+// store at most once per type and ttl. A type with no schema, or not in the
+// catalogue, is kept as nil. This node forgets a type when it changes it
+// (forgetSchema); other nodes sharing the catalogue (PostgreSQL) see a
+// change within ttl.
 func newSchemaCache(s store.Store, ttl time.Duration) *schemaCache {
-	return &schemaCache{store: s, ttl: ttl, types: map[string]cachedSchema{}}
-}
-
-// get returns the compiled schema of event type name, nil when it has none.
-func (c *schemaCache) get(ctx context.Context, name string) (*jsonschema.Schema, error) {
-	c.mu.Lock()
-	ent, ok := c.types[name]
-	c.mu.Unlock()
-	if ok && time.Since(ent.at) < c.ttl {
-		return ent.schema, nil
-	}
-	var sch *jsonschema.Schema
-	t, err := c.store.EventTypeGet(ctx, name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return nil, err
-	case len(t.Schema) > 0:
-		if sch, err = compileSchema(t.Schema); err != nil {
+	return newTTLCache(ttl, func(ctx context.Context, name string) (*jsonschema.Schema, error) {
+		t, err := s.EventTypeGet(ctx, name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		case len(t.Schema) == 0:
+			return nil, nil
+		}
+		sch, err := compileSchema(t.Schema)
+		if err != nil {
 			// Checked when it was stored: a schema that no longer compiles (a
 			// library upgrade) must not stop publishing.
-			sch = nil
+			return nil, nil
 		}
-	}
-	c.mu.Lock()
-	if len(c.types) > 10_000 {
-		clear(c.types)
-	}
-	c.types[name] = cachedSchema{schema: sch, at: time.Now()}
-	c.mu.Unlock()
-	return sch, nil
+		return sch, nil
+	})
 }
 
-// forget drops event type name, changed on this node.
-func (c *schemaCache) forget(name string) {
-	c.mu.Lock()
-	delete(c.types, name)
-	c.mu.Unlock()
+// forgetSchema drops event type name, changed on this node.
+func (h *handler) forgetSchema(name string) {
+	h.schemas.forget(func(k string, _ *jsonschema.Schema) bool { return k == name })
 }
 
 // noLoader refuses every $ref outside the schema itself: an event type's

@@ -93,7 +93,7 @@ func (h *handler) eventTypeCreate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	h.schemas.forget(t.Name)
+	h.forgetSchema(t.Name)
 	writeCreated(w, t, "event-types", t.Name)
 }
 
@@ -149,7 +149,7 @@ func (h *handler) eventTypeUpdate(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	h.schemas.forget(t.Name)
+	h.forgetSchema(t.Name)
 	writeJSON(w, http.StatusOK, t)
 }
 
@@ -162,6 +162,6 @@ func (h *handler) eventTypeDelete(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, err)
 		return
 	}
-	h.schemas.forget(r.PathValue("name"))
+	h.forgetSchema(r.PathValue("name"))
 	w.WriteHeader(http.StatusNoContent)
 }
