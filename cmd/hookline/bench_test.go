@@ -231,6 +231,9 @@ func TestBenchRefusals(t *testing.T) {
 		{"backlog without dead", []string{"--backlog", "1000"}, 2, "--backlog goes with --dead"},
 		{"several SQLite nodes", []string{"--nodes", "2"}, 2, "needs --db postgres://"},
 		{"events and duration", []string{"--rate", "10", "--duration", "1s", "--events", "5"}, 2, "not both"},
+		{"db pid with SQLite", []string{"--db-pid", "1"}, 2, "--db-pid names a database server's process"},
+		{"db pid not a number", []string{"--target", "http://127.0.0.1:1", "--db-pid", "pg"}, 2, `"pg" is not a process id`},
+		{"db pid of no process", []string{"--target", "http://127.0.0.1:1", "--db-pid", "1073741824"}, 1, "--db-pid 1073741824:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,7 +13,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"runtime"
+	"slices"
 	"time"
 )
 
@@ -112,7 +115,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	// servers' counters are read even when the run's time is up.
 	scrapeCtx := context.WithoutCancel(ctx)
 	scrape := func(ctx context.Context) (Counters, error) { return scrapeCounters(ctx, api, bases) }
-	m := startMeasuring(scrapeCtx, pids, scrape)
+	m := startMeasuring(scrapeCtx, pids, o.DBPIDs, scrape)
 	pub := newPublisher(c, api, bases, runID, o)
 	stopProgress := reportProgress(o.Progress, "published", o.Events, &pub.load, d, rc)
 	pub.run(runCtx, o.Concurrency)
@@ -148,13 +151,20 @@ type servers struct {
 // startServers checks the target, or starts the local deployment. On an error
 // the servers returned, when not nil, must still be stopped.
 func startServers(ctx context.Context, o Options, api *client) (*servers, error) {
+	if err := checkDBPIDs(o.DBPIDs); err != nil {
+		return nil, err
+	}
 	if o.Target == "" {
 		dep, err := startLocal(ctx, o, api)
 		if dep == nil {
 			return nil, err
 		}
 		api.key = dep.adminKey
-		return &servers{bases: dep.bases(), pids: dep.pids(), dep: dep}, err
+		s := &servers{bases: dep.bases(), pids: dep.pids(), dep: dep}
+		if err == nil {
+			err = checkDBTrees(o.DBPIDs, s.pids)
+		}
+		return s, err
 	}
 	base, err := LoopbackURL(o.Target)
 	if err != nil {
@@ -168,7 +178,55 @@ func startServers(ctx context.Context, o Options, api *client) (*servers, error)
 			return nil, fmt.Errorf("--server-pid %d: %w", pid, err)
 		}
 	}
+	if err := checkDBTrees(o.DBPIDs, o.ServerPIDs); err != nil {
+		return nil, err
+	}
 	return &servers{bases: []string{base}, pids: o.ServerPIDs}, nil
+}
+
+// checkDBPIDs refuses a --db-pid that names no process. Without Linux's
+// /proc there is nothing to check: the report says the database CPU could
+// not be read.
+func checkDBPIDs(dbPIDs []int) error {
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	for _, pid := range dbPIDs {
+		if _, err := ProcCPU(pid); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("--db-pid %d: no such process: is the database server running? (PostgreSQL's is the first line of $PGDATA/postmaster.pid): %w", pid, err)
+		} else if err != nil {
+			return fmt.Errorf("--db-pid %d: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// checkDBTrees refuses a --db-pid whose descendants include the bench or a
+// server measured (a shell's pid given by mistake, say): their CPU would be
+// counted as the database's.
+func checkDBTrees(dbPIDs, serverPIDs []int) error {
+	if len(dbPIDs) == 0 || runtime.GOOS != "linux" {
+		return nil
+	}
+	procs, err := readProcs()
+	if err != nil {
+		return fmt.Errorf("--db-pid: %w", err)
+	}
+	for _, root := range dbPIDs {
+		members, err := procTree(procs, []int{root})
+		if err != nil {
+			return fmt.Errorf("--db-pid %d: %w", root, err)
+		}
+		for _, pid := range members {
+			switch {
+			case pid == os.Getpid():
+				return fmt.Errorf("--db-pid %d: the bench itself is among its descendants: give the database server's process (PostgreSQL: the first line of $PGDATA/postmaster.pid)", root)
+			case slices.Contains(serverPIDs, pid):
+				return fmt.Errorf("--db-pid %d: its process tree holds server process %d: give the database server's process (PostgreSQL: the first line of $PGDATA/postmaster.pid)", root, pid)
+			}
+		}
+	}
+	return nil
 }
 
 // stop ends a local deployment, after the receiver if any (attempts it holds

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -22,19 +25,28 @@ type measuring struct {
 	self0     time.Duration
 	sampler   *rssSampler
 
+	// dbPIDs are the database server processes of --db-pid, measured with
+	// their descendants (ProcTreeCPU).
+	dbPIDs []int
+	db0    time.Duration
+	dbErr  error
+
 	scrape      func(context.Context) (Counters, error) // the servers' /metrics
 	counters0   Counters
 	countersErr error
 }
 
-func startMeasuring(ctx context.Context, pids []int, scrape func(context.Context) (Counters, error)) *measuring {
+func startMeasuring(ctx context.Context, pids, dbPIDs []int, scrape func(context.Context) (Counters, error)) *measuring {
 	n := len(pids)
 	m := &measuring{pids: pids, cpu0: make([]time.Duration, n), cpuErrs: make([]error, n),
-		write0: make([]int64, n), writeErrs: make([]error, n), scrape: scrape}
+		write0: make([]int64, n), writeErrs: make([]error, n), scrape: scrape, dbPIDs: dbPIDs}
 	m.counters0, m.countersErr = scrape(ctx)
 	for i, pid := range pids {
 		m.cpu0[i], m.cpuErrs[i] = ProcCPU(pid)
 		m.write0[i], m.writeErrs[i] = ProcWriteBytes(pid)
+	}
+	if len(dbPIDs) > 0 {
+		m.db0, _, m.dbErr = ProcTreeCPU(dbPIDs...)
 	}
 	m.self0, _ = ProcCPU(os.Getpid())
 	m.start = time.Now()
@@ -51,12 +63,13 @@ func (m *measuring) finish(ctx context.Context, rep *Report, delivered int64) {
 		s.MeasurementErrors = append(s.MeasurementErrors, "no server process known (give --server-pid with --target): server CPU, memory and disk writes not measured")
 	}
 	var written int64
-	writesKnown := len(m.pids) > 0
+	writesKnown, cpuKnown := len(m.pids) > 0, len(m.pids) > 0
 	for i, pid := range m.pids {
 		n := NodeResult{PID: pid, MaxSampledRSS: sampled[pid]}
 		cpu1, err := ProcCPU(pid)
 		if err = errors.Join(m.cpuErrs[i], err); err != nil {
 			s.MeasurementErrors = append(s.MeasurementErrors, fmt.Sprintf("CPU of process %d: %v", pid, err))
+			cpuKnown = false
 		} else {
 			n.CPUSeconds = (cpu1 - m.cpu0[i]).Seconds()
 		}
@@ -78,6 +91,7 @@ func (m *measuring) finish(ctx context.Context, rep *Report, delivered int64) {
 		s.PeakRSSBytes = max(s.PeakRSSBytes, n.HWMBytes, n.MaxSampledRSS)
 		s.Nodes = append(s.Nodes, n)
 	}
+	db := m.finishDatabase(rep)
 	elapsed := time.Since(m.start)
 	s.Seconds = round3(elapsed.Seconds())
 	if writesKnown {
@@ -88,6 +102,24 @@ func (m *measuring) finish(ctx context.Context, rep *Report, delivered int64) {
 	}
 	if elapsed > 0 {
 		s.CPUCores = round3(s.CPUSeconds / elapsed.Seconds())
+	}
+	if db != nil {
+		perDelivery := func(cpu float64) float64 {
+			if delivered > 0 {
+				return round3(cpu * 1000 / float64(delivered))
+			}
+			return 0
+		}
+		if elapsed > 0 {
+			db.CPUCores = round3(db.CPUSeconds / elapsed.Seconds())
+		}
+		db.CPUMSPerDelivery = perDelivery(db.CPUSeconds)
+		if cpuKnown { // else the sum would be the database's alone: the notes say why
+			both := perDelivery(s.CPUSeconds + db.CPUSeconds)
+			s.ServerAndDatabaseCPUMSPerDelivery = &both
+		}
+		db.CPUSeconds = round3(db.CPUSeconds)
+		s.Database = db
 	}
 	s.CPUSeconds = round3(s.CPUSeconds)
 	if self1, err := ProcCPU(os.Getpid()); err == nil {
@@ -100,6 +132,49 @@ func (m *measuring) finish(ctx context.Context, rep *Report, delivered int64) {
 		return
 	}
 	s.Counters = counterResult(m.counters0, counters1, elapsed)
+}
+
+// finishDatabase reads the CPU of the --db-pid processes and their
+// descendants since start, or notes why it cannot: it returns nil then.
+func (m *measuring) finishDatabase(rep *Report) *DatabaseResult {
+	s := &rep.Server
+	if len(m.dbPIDs) == 0 {
+		s.MeasurementErrors = append(s.MeasurementErrors, noDatabaseNote(rep.Target.DB))
+		return nil
+	}
+	var db1 time.Duration
+	processes, err := 0, m.dbErr // a reading at the end alone is no difference
+	if err == nil {
+		db1, processes, err = ProcTreeCPU(m.dbPIDs...)
+	}
+	if err != nil {
+		if runtime.GOOS != "linux" {
+			err = fmt.Errorf("it is read from Linux's /proc: %w", err)
+		}
+		s.MeasurementErrors = append(s.MeasurementErrors, fmt.Sprintf("database CPU (--db-pid %s) could not be read: %v", pidsText(m.dbPIDs), err))
+		return nil
+	}
+	// A process of the trees that was alive at the start and has been
+	// reaped since is not in db1, but its parent's cutime and cstime now
+	// hold all it used, before the start and after: the difference is
+	// right (see ProcTreeCPU).
+	return &DatabaseResult{PIDs: m.dbPIDs, Processes: processes, CPUSeconds: (db1 - m.db0).Seconds()}
+}
+
+// noDatabaseNote says why a run without --db-pid has no database CPU.
+func noDatabaseNote(db string) string {
+	if strings.HasPrefix(db, "sqlite") {
+		return "database CPU not measured: SQLite works inside the server processes, so its CPU is in server CPU"
+	}
+	return "no database process given (--db-pid): database CPU not measured; for PostgreSQL, give the postmaster's pid, the first line of $PGDATA/postmaster.pid"
+}
+
+func pidsText(pids []int) string {
+	s := make([]string, len(pids))
+	for i, pid := range pids {
+		s[i] = strconv.Itoa(pid)
+	}
+	return strings.Join(s, ",")
 }
 
 // counterResult is the change from c0 to c1 over elapsed.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,9 @@ type Options struct {
 	Target     string
 	APIKey     string // sent as a Bearer token; with a local deployment, its admin key (generated when empty)
 	ServerPIDs []int  // processes of the target whose CPU and memory are reported
+	// DBPIDs are database server processes (PostgreSQL's postmaster) whose
+	// CPU, with their descendants', is reported beside the servers'.
+	DBPIDs []int
 
 	// A local deployment: Nodes `serve` processes of Executable (this program
 	// when empty) on DB (a SQLite file in a temporary directory when empty),
@@ -161,6 +165,14 @@ func (o *Options) Check() error {
 	if o.Wait <= 0 || o.MaxTime <= 0 {
 		bad("--wait and --max-time must be positive")
 	}
+	for _, pid := range o.DBPIDs {
+		switch {
+		case pid <= 0:
+			bad("--db-pid %d is not a process id", pid)
+		case slices.Contains(o.ServerPIDs, pid):
+			bad("--db-pid %d is also a --server-pid: its CPU would be counted twice", pid)
+		}
+	}
 	if o.Target != "" {
 		if o.DB != "" || len(o.ServerFlags) > 0 || o.Nodes != 1 {
 			bad("--db, --nodes and --server-flag start a local deployment: leave them out with --target")
@@ -168,6 +180,9 @@ func (o *Options) Check() error {
 	} else {
 		if len(o.ServerPIDs) > 0 {
 			bad("--server-pid goes with --target: the bench knows the processes it starts")
+		}
+		if len(o.DBPIDs) > 0 && !pg {
+			bad("--db-pid names a database server's process, and a local deployment has one only with --db postgres://…: SQLite works inside the server processes, whose CPU is server CPU")
 		}
 		if o.Nodes < 1 || o.Nodes > 16 {
 			bad("--nodes must be 1 to 16")

@@ -63,6 +63,9 @@ func TestOptionsCheck(t *testing.T) {
 		{"verify with receiver flags", func(o *Options) { o.Verify, o.FailRatio, o.Latency = true, 0.1, time.Millisecond }, "leave out --latency, --fail-ratio"},
 		{"verify with too many keys", func(o *Options) { o.Verify, o.Keys = true, MaxKeys+1 }, "--keys must be 1 to"},
 		{"verify with negative keys", func(o *Options) { o.Verify, o.Keys = true, -1 }, "--keys must be 1 to"},
+		{"db pid with a SQLite deployment", func(o *Options) { o.DBPIDs = []int{812} }, "--db-pid names a database server's process"},
+		{"db pid also a server pid", func(o *Options) { o.Target, o.ServerPIDs, o.DBPIDs = "http://127.0.0.1:1", []int{7, 812}, []int{812} }, "--db-pid 812 is also a --server-pid"},
+		{"db pid not a process id", func(o *Options) { o.Target, o.DBPIDs = "http://127.0.0.1:1", []int{0} }, "--db-pid 0 is not a process id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,9 +98,14 @@ func TestOptionsCheck(t *testing.T) {
 		t.Errorf("--verify --keys 1 --target: got %v, want no error", err)
 	}
 	o = valid()
-	o.Nodes, o.DB, o.ServerFlags = 3, "postgres://u@127.0.0.1/db", []string{"--workers=128"}
+	o.Target, o.ServerPIDs, o.DBPIDs = "http://127.0.0.1:8080", []int{7}, []int{812, 813}
 	if err := o.Check(); err != nil {
-		t.Errorf("three nodes on PostgreSQL: got %v, want no error", err)
+		t.Errorf("--target with --server-pid and --db-pid: got %v, want no error", err)
+	}
+	o = valid()
+	o.Nodes, o.DB, o.ServerFlags, o.DBPIDs = 3, "postgres://u@127.0.0.1/db", []string{"--workers=128"}, []int{812}
+	if err := o.Check(); err != nil {
+		t.Errorf("three nodes on PostgreSQL with --db-pid: got %v, want no error", err)
 	}
 	if got := serverFlagArgs(o.ServerFlags); len(got) != 1 || got[0] != "--workers=128" {
 		t.Errorf("serverFlagArgs: got %q, want [--workers=128]", got)

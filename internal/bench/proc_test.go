@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"os"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -57,6 +58,43 @@ func TestParseStat(t *testing.T) {
 		if _, err := parseStat([]byte(bad)); err == nil {
 			t.Errorf("parseStat(%q): got no error, want one", bad)
 		}
+	}
+}
+
+func TestParseTreeStat(t *testing.T) {
+	t.Parallel()
+	// A PostgreSQL postmaster: ppid 1, utime 120, stime 30, cutime 4000 and
+	// cstime 850 (its reaped backends), in ticks of 10ms.
+	line := "812 (postgres) S 1 812 812 0 -1 4194560 5000 90000 0 0 120 30 4000 850 20 0 1 0 100 1000000 500 18446744073709551615\n"
+	got, err := parseTreeStat([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (procEntry{ppid: 1, cpu: 50 * time.Second}); got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{"", "812 (postgres) S 1 812 812 0 -1 4194560 5000 90000 0 0 120 30 4000", "812 (postgres) S x 812"} {
+		if _, err := parseTreeStat([]byte(bad)); err == nil {
+			t.Errorf("parseTreeStat(%q): got no error, want one", bad)
+		}
+	}
+}
+
+// TestProcTree: a root's descendants at any depth, each process once when
+// the roots overlap, and none of another tree.
+func TestProcTree(t *testing.T) {
+	t.Parallel()
+	procs := map[int]procEntry{1: {ppid: 0}, 10: {ppid: 1}, 11: {ppid: 10}, 12: {ppid: 10}, 13: {ppid: 12}, 20: {ppid: 1}, 21: {ppid: 20}}
+	got, err := procTree(procs, []int{10, 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if want := []int{10, 11, 12, 13}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if _, err := procTree(procs, []int{99}); err == nil {
+		t.Error("a root not in the scan: got no error, want one")
 	}
 }
 

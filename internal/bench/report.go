@@ -113,6 +113,12 @@ type VerifyResult struct {
 	// CPUMSPerVerification is the servers' CPU time over the measured phase
 	// per valid verification, in milliseconds.
 	CPUMSPerVerification float64 `json:"server_cpu_ms_per_verification"`
+	// DatabaseCPUMSPerVerification is the same for the database server of
+	// --db-pid (Server.Database), and ServerAndDatabaseCPUMSPerVerification
+	// their sum; null when it was not measured (a measurement error says
+	// why), or when the servers' CPU was not.
+	DatabaseCPUMSPerVerification          *float64 `json:"database_cpu_ms_per_verification"`
+	ServerAndDatabaseCPUMSPerVerification *float64 `json:"server_and_database_cpu_ms_per_verification"`
 }
 
 // DeliveryResult: deliveries received over first publish → last receipt.
@@ -164,10 +170,28 @@ type ServerResult struct {
 	PeakRSSBytes     int64   `json:"peak_rss_bytes"`
 	// WriteBytes is write_bytes of /proc/PID/io, summed over the processes:
 	// what they wrote to storage (a PostgreSQL server's writes are its own).
-	WriteBytes        *int64         `json:"disk_write_bytes"`
-	Counters          *CounterResult `json:"counters"` // from /metrics
-	Nodes             []NodeResult   `json:"nodes"`
-	MeasurementErrors []string       `json:"measurement_errors,omitempty"`
+	WriteBytes *int64         `json:"disk_write_bytes"`
+	Counters   *CounterResult `json:"counters"` // from /metrics
+	Nodes      []NodeResult   `json:"nodes"`
+	// Database is the CPU of the database server of --db-pid over the same
+	// phase; null when none was given or it could not be read.
+	Database *DatabaseResult `json:"database"`
+	// ServerAndDatabaseCPUMSPerDelivery is the servers' and the database's
+	// CPU per delivery; null when either is unknown.
+	ServerAndDatabaseCPUMSPerDelivery *float64 `json:"server_and_database_cpu_ms_per_delivery"`
+	MeasurementErrors                 []string `json:"measurement_errors,omitempty"`
+}
+
+// DatabaseResult is the CPU (user + system) over the measured phase of the
+// database server processes given with --db-pid, of their descendants (a
+// PostgreSQL backend per connection) and of those that exited in it: see
+// ProcTreeCPU.
+type DatabaseResult struct {
+	PIDs             []int   `json:"pids"`
+	Processes        int     `json:"processes"` // in the trees at the end of the phase
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	CPUCores         float64 `json:"cpu_cores"`
+	CPUMSPerDelivery float64 `json:"cpu_ms_per_delivery"`
 }
 
 // CounterResult is how much the servers' delivery counters (their /metrics,
@@ -290,6 +314,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "received\t%d requests\t%d answered 5xx, %d held (timeout webhooks)%s, %d other\n", rv.Requests, rv.Failed, rv.Held, dead, rv.Other)
 	s := r.Server
 	fmt.Fprintf(tw, "server CPU\t%.2fs\t%.3f ms per delivery\t(%d process(es), over %.1fs of publishing and waiting: %.2f of a core)\n", s.CPUSeconds, s.CPUMSPerDelivery, len(s.Nodes), s.Seconds, s.CPUCores)
+	writeDatabaseCPU(tw, s, "delivery", "%.3f", s.ServerAndDatabaseCPUMSPerDelivery, dbPerDelivery(s.Database))
 	writeDiskWrites(tw, s)
 	if c := s.Counters; c != nil {
 		fmt.Fprintf(tw, "attempts\t%d\t%.1f/min\t(%s; hookline_attempts_total)\n", c.AttemptsTotal, c.AttemptsTotalPerMinute, outcomes(c))
@@ -318,8 +343,32 @@ func (r *Report) writeVerify(w io.Writer, tw *tabwriter.Writer) error {
 	fmt.Fprintf(tw, "verified\t%d of %d in %.2fs\t%.1f verifications/s\t(200 VALID; errors %d; first request → last answer)\n", v.Valid, v.Verifications, v.Seconds, v.Rate, v.Errors)
 	fmt.Fprintf(tw, "latency\tp50 %s  p90 %s  p99 %s  max %s\t(%d verifications, each %s to its answer)\n", fineMS(v.Latency.P50), fineMS(v.Latency.P90), fineMS(v.Latency.P99), fineMS(v.Latency.Max), v.Latency.Count, from)
 	fmt.Fprintf(tw, "server CPU\t%.2fs\t%.4f ms per verification\t(%d process(es), over %.1fs of verifying: %.2f of a core)\n", s.CPUSeconds, v.CPUMSPerVerification, len(s.Nodes), s.Seconds, s.CPUCores)
+	writeDatabaseCPU(tw, s, "verification", "%.4f", v.ServerAndDatabaseCPUMSPerVerification, v.DatabaseCPUMSPerVerification)
 	writeDiskWrites(tw, s)
 	return r.writeEnd(w, tw)
+}
+
+// writeDatabaseCPU writes the database CPU line, and the servers' and the
+// database's together, per unit (a delivery, or a verification) with
+// format; both, and perUnit, are the JSON's figures.
+func writeDatabaseCPU(tw io.Writer, s ServerResult, unit, format string, both, perUnit *float64) {
+	db := s.Database
+	if db == nil || perUnit == nil {
+		fmt.Fprintf(tw, "database CPU\tn/a\t\t(see the note below)\n")
+		return
+	}
+	fmt.Fprintf(tw, "database CPU\t%.2fs\t"+format+" ms per %s\t(--db-pid %s and descendants, %d process(es) at the end, over the same time: %.2f of a core)\n",
+		db.CPUSeconds, *perUnit, unit, pidsText(db.PIDs), db.Processes, db.CPUCores)
+	if both != nil {
+		fmt.Fprintf(tw, "server + database CPU\t%.2fs\t"+format+" ms per %s\t(%.2f of a core)\n", s.CPUSeconds+db.CPUSeconds, *both, unit, s.CPUCores+db.CPUCores)
+	}
+}
+
+func dbPerDelivery(db *DatabaseResult) *float64 {
+	if db == nil {
+		return nil
+	}
+	return &db.CPUMSPerDelivery
 }
 
 func writeDiskWrites(tw io.Writer, s ServerResult) {

@@ -62,7 +62,7 @@ func TestReportCost(t *testing.T) {
 	if err := rep.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"server disk writes n/a", "attempts, deferred, recalled n/a", "note: delivery counters"} {
+	for _, want := range []string{"server disk writes n/a", "attempts, deferred, recalled n/a", "note: delivery counters", "database CPU n/a (see the note below)"} {
 		if !strings.Contains(strings.Join(strings.Fields(table.String()), " "), want) {
 			t.Errorf("the table lacks %q:\n%s", want, table.String())
 		}
@@ -74,8 +74,114 @@ func TestReportCost(t *testing.T) {
 	if err := rep.WriteJSON("-", &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), `"disk_write_bytes": null`) || !strings.Contains(out.String(), `"counters": null`) {
-		t.Errorf("JSON: want disk_write_bytes and counters null, got %s", out.String())
+	if !strings.Contains(out.String(), `"disk_write_bytes": null`) || !strings.Contains(out.String(), `"counters": null`) ||
+		!strings.Contains(out.String(), `"database": null`) || !strings.Contains(out.String(), `"server_and_database_cpu_ms_per_delivery": null`) {
+		t.Errorf("JSON: want disk_write_bytes, counters, database and server_and_database_cpu_ms_per_delivery null, got %s", out.String())
+	}
+	if strings.Contains(table.String(), "server + database") {
+		t.Errorf("a run without database CPU shows server + database CPU:\n%s", table.String())
+	}
+}
+
+// TestReportDatabaseCPU: the CPU of --db-pid's processes, and the servers'
+// and the database's together, per delivery or per verification, in the
+// table and the JSON; without the servers' CPU, no sum.
+func TestReportDatabaseCPU(t *testing.T) {
+	t.Parallel()
+	both := 0.319
+	rep := &Report{Server: ServerResult{Seconds: 60, CPUSeconds: 45, CPUCores: 0.75, CPUMSPerDelivery: 0.25, Nodes: []NodeResult{{PID: 1}},
+		Database:                          &DatabaseResult{PIDs: []int{812}, Processes: 18, CPUSeconds: 12.5, CPUCores: 0.208, CPUMSPerDelivery: 0.069},
+		ServerAndDatabaseCPUMSPerDelivery: &both}}
+	table := func(rep *Report) string {
+		var b bytes.Buffer
+		if err := rep.WriteTable(&b); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(strings.Fields(b.String()), " ")
+	}
+	text := table(rep)
+	for _, want := range []string{
+		"database CPU 12.50s 0.069 ms per delivery (--db-pid 812 and descendants, 18 process(es) at the end, over the same time: 0.21 of a core)",
+		"server + database CPU 57.50s 0.319 ms per delivery (0.96 of a core)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the table lacks %q:\n%s", want, text)
+		}
+	}
+	var out bytes.Buffer
+	if err := rep.WriteJSON("-", &out); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Server struct {
+			Database *DatabaseResult `json:"database"`
+			Both     *float64        `json:"server_and_database_cpu_ms_per_delivery"`
+		} `json:"server"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if d := back.Server.Database; d == nil || d.CPUSeconds != 12.5 || d.CPUCores != 0.208 || d.CPUMSPerDelivery != 0.069 || d.Processes != 18 ||
+		len(d.PIDs) != 1 || d.PIDs[0] != 812 || back.Server.Both == nil || *back.Server.Both != both {
+		t.Errorf("JSON: got %s", out.String())
+	}
+
+	// The database measured, the servers not (--target without --server-pid):
+	// no sum.
+	rep.Server.Nodes, rep.Server.CPUSeconds, rep.Server.ServerAndDatabaseCPUMSPerDelivery = nil, 0, nil
+	if text := table(rep); !strings.Contains(text, "database CPU 12.50s") || strings.Contains(text, "server + database") {
+		t.Errorf("without server CPU: want the database line and no sum:\n%s", text)
+	}
+
+	// A --verify run: per verification.
+	dbMS, bothMS := 0.0125, 0.0577
+	rep = &Report{
+		Params: Params{Verify: true, Keys: 100, Events: 60000, Concurrency: 64},
+		Verify: &VerifyResult{Verifications: 60000, Valid: 60000, Seconds: 30, CPUMSPerVerification: 0.0452,
+			DatabaseCPUMSPerVerification: &dbMS, ServerAndDatabaseCPUMSPerVerification: &bothMS},
+		Server: ServerResult{Seconds: 30, CPUSeconds: 2.712, CPUCores: 0.09, Nodes: []NodeResult{{PID: 1}},
+			Database:                          &DatabaseResult{PIDs: []int{812, 900}, Processes: 66, CPUSeconds: 0.75, CPUCores: 0.03},
+			ServerAndDatabaseCPUMSPerDelivery: new(float64)},
+	}
+	text = table(rep)
+	for _, want := range []string{
+		"database CPU 0.75s 0.0125 ms per verification (--db-pid 812,900 and descendants, 66 process(es) at the end, over the same time: 0.03 of a core)",
+		"server + database CPU 3.46s 0.0577 ms per verification (0.12 of a core)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the table lacks %q:\n%s", want, text)
+		}
+	}
+	out.Reset()
+	if err := rep.WriteJSON("-", &out); err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Verify VerifyResult `json:"verify"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+		t.Fatal(err)
+	}
+	if p := v.Verify.DatabaseCPUMSPerVerification; p == nil || *p != dbMS {
+		t.Errorf("JSON: database_cpu_ms_per_verification: got %v in %s", p, out.String())
+	}
+	if p := v.Verify.ServerAndDatabaseCPUMSPerVerification; p == nil || *p != bothMS {
+		t.Errorf("JSON: server_and_database_cpu_ms_per_verification: got %v in %s", p, out.String())
+	}
+
+	// Not measured: n/a, and null.
+	rep.Verify.DatabaseCPUMSPerVerification, rep.Verify.ServerAndDatabaseCPUMSPerVerification, rep.Server.Database = nil, nil, nil
+	if text := table(rep); !strings.Contains(text, "database CPU n/a") || strings.Contains(text, "server + database") {
+		t.Errorf("without database CPU: want n/a and no sum:\n%s", text)
+	}
+	out.Reset()
+	if err := rep.WriteJSON("-", &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"database_cpu_ms_per_verification": null`, `"server_and_database_cpu_ms_per_verification": null`, `"database": null`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("JSON: want %s, got %s", want, out.String())
+		}
 	}
 }
 

@@ -276,7 +276,7 @@ func runVerify(ctx context.Context, o Options) (rep *Report, err error) {
 	// The measured phase: the verifications.
 	scrapeCtx := context.WithoutCancel(ctx)
 	scrape := func(ctx context.Context) (Counters, error) { return scrapeCounters(ctx, api, bases) }
-	m := startMeasuring(scrapeCtx, pids, scrape)
+	m := startMeasuring(scrapeCtx, pids, o.DBPIDs, scrape)
 	v := newVerifier(c, api, bases, name, keys, o)
 	stopProgress := reportProgress(o.Progress, "verified", o.Events, &v.load, nil, nil)
 	v.run(runCtx, o.Concurrency)
@@ -290,16 +290,16 @@ func runVerify(ctx context.Context, o Options) (rep *Report, err error) {
 	case runCtx.Err() != nil:
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("--max-time %s ended the run before it was complete", o.MaxTime))
 	}
-	rep.Verify = verifyResult(v, o, name, setupTime, rep.Server.CPUSeconds)
+	rep.Verify = verifyResult(v, o, name, setupTime, rep.Server)
 	if r := rep.Verify; r.Errors > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d of %d verifications were not answered 200 VALID (last error: %s)", r.Errors, r.Verifications, r.LastError))
 	}
 	return rep, nil
 }
 
-// verifyResult sums up a verifier that has stopped; serverCPU is the
-// servers' CPU seconds over the same phase.
-func verifyResult(v *verifier, o Options, keyspace string, setup time.Duration, serverCPU float64) *VerifyResult {
+// verifyResult sums up a verifier that has stopped; s is what the servers
+// (and the database) used over the same phase.
+func verifyResult(v *verifier, o Options, keyspace string, setup time.Duration, s ServerResult) *VerifyResult {
 	span := nanos(v.end.Load() - v.start)
 	r := &VerifyResult{
 		Keyspace: keyspace, Keys: o.Keys, Tenants: min(o.Keys, verifyTenants), SetupSeconds: round3(setup.Seconds()),
@@ -314,8 +314,20 @@ func verifyResult(v *verifier, o Options, keyspace string, setup time.Duration, 
 		}
 	}
 	r.Latency = summarise(lat)
-	if r.Valid > 0 {
-		r.CPUMSPerVerification = round4(serverCPU * 1000 / float64(r.Valid))
+	perVerification := func(cpu float64) float64 {
+		if r.Valid > 0 {
+			return round4(cpu * 1000 / float64(r.Valid))
+		}
+		return 0
+	}
+	r.CPUMSPerVerification = perVerification(s.CPUSeconds)
+	if db := s.Database; db != nil {
+		dbMS := perVerification(db.CPUSeconds)
+		r.DatabaseCPUMSPerVerification = &dbMS
+		if s.ServerAndDatabaseCPUMSPerDelivery != nil { // the servers' CPU is known too
+			both := perVerification(s.CPUSeconds + db.CPUSeconds)
+			r.ServerAndDatabaseCPUMSPerVerification = &both
+		}
 	}
 	return r
 }

@@ -21,8 +21,9 @@ An end-to-end load test, on this machine only. The bench runs a receiver on
 public HTTP API and measures what arrives: publish rate, delivered rate (first
 publish → last receipt), publish → receipt latency (p50, p90, p99, max),
 duplicates and missing deliveries, the servers' CPU time, disk writes, peak
-memory and delivery counters (attempts, deferrals, recalls, from /metrics). It
-prints a table, and with --json the same as JSON.
+memory and delivery counters (attempts, deferrals, recalls, from /metrics),
+and with --db-pid the database server's CPU. It prints a table, and with
+--json the same as JSON.
 
 Without --target it starts a throwaway deployment: --nodes processes of this
 executable running "hookline serve" on free loopback ports, on a SQLite file
@@ -59,13 +60,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("hookline bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o bench.Options
-	var pids pidList
+	var pids, dbPIDs pidList
 	var serverFlags stringList
 	scenario := fs.Int("scenario", 0, fmt.Sprintf("preset `N` (1 to %d, listed above); flags given explicitly override it", len(bench.Scenarios)))
 
 	fs.StringVar(&o.Target, "target", "", "base `URL` of a running server to measure, on loopback (e.g. http://127.0.0.1:8080); empty: start a local deployment")
 	fs.StringVar(&o.APIKey, "api-key", "", "API key with webhooks:write and events:write (admin for --hold and --verify) (env HOOKLINE_API_KEY); with a local deployment, its admin key (generated when empty)")
 	fs.Var(&pids, "server-pid", "with --target: `PID` of a server process whose CPU and memory to report; repeat it or give a comma-separated list")
+	fs.Var(&dbPIDs, "db-pid", "with --target or --db postgres://…: `PID` of the database server whose CPU, with its descendants' (PostgreSQL's backends, those that exit included), to report as database CPU and add to server CPU; for PostgreSQL its postmaster: --db-pid $(head -1 $PGDATA/postmaster.pid); repeat it or give a comma-separated list")
 	fs.IntVar(&o.Nodes, "nodes", 1, "local deployment: number of serve processes; publishes are spread over them round-robin (more than 1 needs --db postgres://…)")
 	fs.StringVar(&o.DB, "db", "", "local deployment: the database, a SQLite file or a postgres:// `URL` (the bench generates HOOKLINE_SECRET_KEY unless set); empty: SQLite in a temporary directory")
 	fs.Var(&serverFlags, "server-flag", "local deployment: `name=value` passed to serve as --name=value, e.g. workers=128; repeatable (the bench sets addr, db, admin-key, allow-private-targets, and shutdown-timeout=5s unless given)")
@@ -127,7 +129,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.APIKey == "" {
 		o.APIKey = os.Getenv("HOOKLINE_API_KEY")
 	}
-	o.ServerPIDs, o.ServerFlags, o.Scenario, o.Version, o.Progress = pids, serverFlags, *scenario, Version, stderr
+	o.ServerPIDs, o.DBPIDs, o.ServerFlags, o.Scenario, o.Version, o.Progress = pids, dbPIDs, serverFlags, *scenario, Version, stderr
 	if err := o.Check(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
