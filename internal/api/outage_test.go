@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"errors"
 	"net/http"
 	"path/filepath"
@@ -158,7 +157,7 @@ func writeBlockers() map[string]*writeBlocker {
 			block: func(t *testing.T) func() {
 				// The server's own writes hold the lock for moments (a claim,
 				// say): wait for them rather than fail to block.
-				db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+				db, err := sqlitetest.OpenDB(path)
 				if err != nil {
 					t.Fatal(err)
 				}

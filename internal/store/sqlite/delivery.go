@@ -140,7 +140,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, p store.DeliveryClaimParams) 
 
 // DeliveryComplete implements store.Store.
 func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryCompleteParams) ([]store.DeliveryCompleteResult, error) {
-	return writeEach(ctx, s, "complete deliveries", ps, func(tx wtx, succ successes, p store.DeliveryCompleteParams) (store.DeliveryCompleteResult, error) {
+	return writeEach(ctx, s, "complete deliveries", ps, false, func(tx wtx, succ successes, p store.DeliveryCompleteParams) (store.DeliveryCompleteResult, error) {
 		return completeDelivery(ctx, tx, p, succ)
 	})
 }
@@ -148,9 +148,13 @@ func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryComplet
 // writeEach writes each of ps with one, in order, in one transaction, and
 // then the webhooks' successes the outcomes among them gathered; what names
 // the operation in errors.
-func writeEach[P, R any](ctx context.Context, s *Store, what string, ps []P, one func(wtx, successes, P) (R, error)) ([]R, error) {
+func writeEach[P, R any](ctx context.Context, s *Store, what string, ps []P, durable bool, one func(wtx, successes, P) (R, error)) ([]R, error) {
 	out := make([]R, len(ps))
-	err := s.tx(ctx, func(tx wtx) error {
+	txf := s.txRelaxed
+	if durable {
+		txf = s.tx
+	}
+	err := txf(ctx, func(tx wtx) error {
 		succ := successes{}
 		for i, p := range ps {
 			r, err := one(tx, succ, p)
@@ -447,7 +451,7 @@ func (s *Store) Purge(ctx context.Context, p store.PurgeParams) (int64, error) {
 // was nearly over, so that its own claim loop cannot take the delivery a second
 // time, and to defer a job its webhook cannot take yet.
 func (s *Store) DeliveryRenew(ctx context.Context, rs []store.DeliveryRenewal) ([]bool, error) {
-	return writeEach(ctx, s, "renew leases", rs, func(tx wtx, _ successes, r store.DeliveryRenewal) (bool, error) {
+	return writeEach(ctx, s, "renew leases", rs, false, func(tx wtx, _ successes, r store.DeliveryRenewal) (bool, error) {
 		return renewDelivery(ctx, tx, r)
 	})
 }
@@ -469,7 +473,8 @@ func renewDelivery(ctx context.Context, tx wtx, r store.DeliveryRenewal) (bool, 
 // Write implements store.Writer: publishes, attempt outcomes and renewals in
 // one transaction, so the single writer pays one commit for all of them.
 func (s *Store) Write(ctx context.Context, ws []store.Write) ([]store.WriteResult, error) {
-	return writeEach(ctx, s, "write", ws, func(tx wtx, succ successes, w store.Write) (r store.WriteResult, err error) {
+	durable := slices.ContainsFunc(ws, func(w store.Write) bool { return w.Insert != nil })
+	return writeEach(ctx, s, "write", ws, durable, func(tx wtx, succ successes, w store.Write) (r store.WriteResult, err error) {
 		switch {
 		case w.Insert != nil:
 			r.Insert, err = insertEvent(ctx, tx, *w.Insert)

@@ -30,7 +30,7 @@ func scanEvent(row scanner) (*hookline.Event, error) {
 
 // EventInsert implements store.Store.
 func (s *Store) EventInsert(ctx context.Context, ps []store.EventInsertParams) ([]store.EventInsertResult, error) {
-	return writeEach(ctx, s, "insert events", ps, func(tx wtx, _ successes, p store.EventInsertParams) (store.EventInsertResult, error) {
+	return writeEach(ctx, s, "insert events", ps, true, func(tx wtx, _ successes, p store.EventInsertParams) (store.EventInsertResult, error) {
 		return insertEvent(ctx, tx, p)
 	})
 }

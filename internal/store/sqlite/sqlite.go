@@ -1,23 +1,21 @@
 // Package sqlite is the embedded storage driver: one SQLite file in WAL mode, one
 // writer connection (SQLite admits one writer; queuing in Go beats spinning on
 // SQLITE_BUSY) and a small pool of readers. It uses modernc.org/sqlite, a pure-Go
-// translation of SQLite, so `go run` needs no C compiler.
+// translation of SQLite, so `go run` needs no C compiler; built with the
+// sqlite_cgo tag, it uses mattn/go-sqlite3 (cgo) instead (driver_*.go).
 package sqlite
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/hookline/hookline/internal/secrets"
 	"github.com/hookline/hookline/internal/store"
@@ -33,7 +31,13 @@ type Options struct {
 	Secrets *secrets.Box
 	// Synchronous is SQLite's synchronous pragma: FULL (default, an acknowledged
 	// commit survives power loss) or NORMAL (survives a process crash only).
+	// With FULL, the commits of attempt outcomes and lease renewals alone are
+	// relaxed to NORMAL all the same (Store.txRelaxed).
 	Synchronous string
+	// OnCommit, when set (tests, diagnostics), is called after each commit of
+	// a write transaction of the store's own (not the implicit one of a single
+	// statement), with whether it was relaxed: did not wait for the disk.
+	OnCommit func(relaxed bool)
 }
 
 // Store is the SQLite driver.
@@ -46,6 +50,11 @@ type Store struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // hot statements, prepared on w (wtx.prepared)
 	wanted map[string]bool      // to prepare after the running transaction
+
+	// relax is true when commits wait for the disk (synchronous FULL): the
+	// commits that may skip it (txRelaxed) then do.
+	relax      bool
+	commitHook func(relaxed bool) // Options.OnCommit
 }
 
 var _ store.Store = (*Store)(nil)
@@ -84,18 +93,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
 	}
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous("+sync+")")
-	q.Set("_txlock", "immediate")
 	// SQLite reads a "file:" name as a URI: escape what it would take for an
 	// escape, the query or the fragment, so "/data/a#b.db" opens that file.
 	uriPath := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	dsn := "file:" + uriPath + "?" + q.Encode()
+	dsn := "file:" + uriPath + "?" + dsnOptions(sync)
 
-	w, err := sql.Open("sqlite", dsn)
+	w, err := openDB(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -107,7 +110,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn)
+	r, err := openDB(dsn)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -115,7 +118,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	r.SetConnMaxIdleTime(0)
-	return &Store{w: w, r: r, box: opts.Secrets, path: path, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}, nil
+	return &Store{w: w, r: r, box: opts.Secrets, path: path, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{},
+		relax: sync == "FULL", commitHook: opts.OnCommit}, nil
 }
 
 // createPrivate creates the database file, empty and readable by its owner
@@ -218,25 +222,77 @@ func (s *Store) appliedMigrations(ctx context.Context) (map[int]bool, error) {
 }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE), writes the slot
-// counts its changes moved, and commits it.
+// counts its changes moved, and commits it. The commit waits for the disk as
+// the synchronous setting says: with FULL, it survives a power loss.
 func (s *Store) tx(ctx context.Context, fn func(tx wtx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return interpretError(err)
 	}
+	err = s.run(ctx, tx, fn)
+	s.prepareWanted()
+	if err == nil && s.commitHook != nil {
+		s.commitHook(false)
+	}
+	return err
+}
+
+// txRelaxed is tx for writes that a power loss may undo without breaking a
+// promise: attempt outcomes and lease renewals. Losing one means one more
+// attempt, which at-least-once delivery allows; what was answered 202 (an
+// event) is never in such a commit. With synchronous FULL it commits with
+// NORMAL: SQLite appends the transaction to the WAL without an fsync, and the
+// next commit that waits for the disk (or a checkpoint) makes it durable with
+// its own, so it survives a crash of the process but not of the machine. The
+// WAL stays consistent either way: after a power loss it ends at the last
+// commit that reached the disk.
+//
+// The setting cannot change inside a transaction, so the one write
+// connection is held from the PRAGMA before BEGIN to the one after COMMIT that
+// puts FULL back; a connection that cannot be put back is discarded, so that
+// no later commit runs relaxed by mistake.
+func (s *Store) txRelaxed(ctx context.Context, fn func(tx wtx) error) error {
+	if !s.relax {
+		return s.tx(ctx, fn)
+	}
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return interpretError(err)
+	}
+	defer s.prepareWanted()
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return interpretError(err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL"); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return interpretError(err)
+	}
+	err = s.run(ctx, tx, fn)
+	if err == nil && s.commitHook != nil {
+		s.commitHook(true)
+	}
+	return err
+}
+
+// run runs fn in tx, writes the slot counts its changes moved, and commits,
+// or rolls back when anything failed.
+func (s *Store) run(ctx context.Context, tx *sql.Tx, fn func(tx wtx) error) error {
 	t := wtx{Tx: tx, s: s, slots: &store.SlotDeltas{}}
-	err = fn(t)
+	err := fn(t)
 	if err == nil {
 		err = flushSlots(ctx, t, t.slots)
 	}
 	if err != nil {
 		tx.Rollback()
-		s.prepareWanted()
 		return interpretError(err)
 	}
-	err = interpretError(tx.Commit())
-	s.prepareWanted()
-	return err
+	return interpretError(tx.Commit())
 }
 
 // wtx is a write transaction. Its hot methods run statements prepared once on
@@ -324,10 +380,9 @@ func interpretError(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch code := se.Code(); {
-		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE, code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+	if code, ok := errorCode(err); ok {
+		switch {
+		case code == codeConstraintUnique, code == codeConstraintPrimaryKey:
 			return fmt.Errorf("%w: %w", store.ErrConflict, err)
 		case unavailableCode(code):
 			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
@@ -344,8 +399,7 @@ func interpretError(err error) error {
 // low byte is the primary one.
 func unavailableCode(code int) bool {
 	switch code & 0xff {
-	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
-		sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY:
+	case codeBusy, codeLocked, codeIOErr, codeFull, codeCantOpen, codeReadOnly:
 		return true
 	}
 	return false

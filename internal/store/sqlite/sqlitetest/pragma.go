@@ -3,19 +3,9 @@ package sqlitetest
 import (
 	"context"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
-	moderncsqlite "modernc.org/sqlite"
-
 	"github.com/hookline/hookline/internal/store/sqlite"
-)
-
-var (
-	hookOnce sync.Once
-	hookMu   sync.Mutex
-	pragmas  = map[string]string{} // database path → statement run on each new connection
 )
 
 // OnConnect runs stmt (a PRAGMA) on every connection opened from now on to the
@@ -25,28 +15,7 @@ var (
 // read-only disk) or a max_page_count (SQLITE_FULL, as on a full disk).
 func OnConnect(t testing.TB, path, stmt string) {
 	t.Helper()
-	hookOnce.Do(func() {
-		moderncsqlite.RegisterConnectionHook(func(conn moderncsqlite.ExecQuerierContext, dsn string) error {
-			// The store opens "file:PATH?options"; test paths need no escaping.
-			p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
-			hookMu.Lock()
-			stmt, ok := pragmas[p]
-			hookMu.Unlock()
-			if !ok {
-				return nil
-			}
-			_, err := conn.ExecContext(context.Background(), stmt, nil)
-			return err
-		})
-	})
-	hookMu.Lock()
-	pragmas[path] = stmt
-	hookMu.Unlock()
-	t.Cleanup(func() {
-		hookMu.Lock()
-		delete(pragmas, path)
-		hookMu.Unlock()
-	})
+	onConnection(t, path, func(c conn) error { return c.exec(stmt) })
 }
 
 // OpenFull returns an empty, migrated store, as Open does, whose database

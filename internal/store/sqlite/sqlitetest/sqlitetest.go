@@ -24,8 +24,19 @@ func Open(t testing.TB) *sqlite.Store {
 // itself (another connection that holds its lock, a hook on its connections).
 func OpenAt(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
+	return OpenWith(t, path, nil)
+}
+
+// OpenWith is OpenAt with the options changed by configure first (when not
+// nil): a test of durability sets Synchronous back to FULL, for instance.
+func OpenWith(t testing.TB, path string, configure func(*sqlite.Options)) *sqlite.Store {
+	t.Helper()
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, path, options(t))
+	opts := options(t)
+	if configure != nil {
+		configure(&opts)
+	}
+	s, err := sqlite.Open(ctx, path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
