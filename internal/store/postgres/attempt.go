@@ -25,7 +25,7 @@ func attemptArgs(a *hookline.Attempt) []any {
 // the commit: a WebhookDelete, which deletes the webhook's slots, waits for
 // it, or went first and leaves nothing to count.
 func (s *Store) AttemptInsert(ctx context.Context, a *hookline.Attempt) error {
-	err := s.slotTx(ctx, func(tx pgx.Tx, sd *store.SlotDeltas) error {
+	err := s.slotTx(ctx, func(tx txConn, sd *store.SlotDeltas) error {
 		b := &pgx.Batch{}
 		b.Queue("SELECT count(*) FROM (SELECT FROM webhooks WHERE id = $1 FOR KEY SHARE) w", a.WebhookID)
 		b.Queue(insertAttemptSQL, attemptArgs(a)...)

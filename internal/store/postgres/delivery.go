@@ -128,7 +128,7 @@ func (s *Store) DeliveryReleaseAll(ctx context.Context, now time.Time) (int64, e
 // the update changes.
 func (s *Store) DeliveryRetry(ctx context.Context, p store.DeliveryRetryParams) (*hookline.Delivery, error) {
 	var d *hookline.Delivery
-	err := s.slotTx(ctx, func(tx pgx.Tx, sd *store.SlotDeltas) error {
+	err := s.slotTx(ctx, func(tx txConn, sd *store.SlotDeltas) error {
 		b := &pgx.Batch{}
 		b.Queue("SELECT status FROM deliveries WHERE id = $1 FOR UPDATE", p.ID)
 		b.Queue(`UPDATE deliveries SET status = 'pending', next_attempt_at = $1,

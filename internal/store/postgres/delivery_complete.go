@@ -49,10 +49,11 @@ FROM (VALUES (1)) AS one LEFT JOIN w ON true`
 // off, if any; the operational events, if any. Completions are applied in
 // webhook order (keeping the batch's order within a webhook), so two nodes
 // completing batches at once lock webhooks in the same order and cannot
-// deadlock. The slot counts go with the commit (slotTx).
+// deadlock. The slot counts go with the commit, which does not wait for the
+// disk (relaxedSlotTx).
 func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryCompleteParams) ([]store.DeliveryCompleteResult, error) {
 	out := make([]store.DeliveryCompleteResult, len(ps))
-	err := s.slotTx(ctx, func(tx pgx.Tx, sd *store.SlotDeltas) error {
+	err := s.relaxedSlotTx(ctx, func(tx txConn, sd *store.SlotDeltas) error {
 		clear(out)
 		return completeDeliveries(ctx, tx, sd, ps, out)
 	})
@@ -62,7 +63,7 @@ func (s *Store) DeliveryComplete(ctx context.Context, ps []store.DeliveryComplet
 	return out, nil
 }
 
-func completeDeliveries(ctx context.Context, tx pgx.Tx, sd *store.SlotDeltas, ps []store.DeliveryCompleteParams, out []store.DeliveryCompleteResult) error {
+func completeDeliveries(ctx context.Context, tx txConn, sd *store.SlotDeltas, ps []store.DeliveryCompleteParams, out []store.DeliveryCompleteResult) error {
 	order := make([]int, len(ps))
 	for i := range order {
 		order[i] = i
@@ -132,7 +133,7 @@ func completeDeliveries(ctx context.Context, tx pgx.Tx, sd *store.SlotDeltas, ps
 
 // disableWebhooks turns off the webhooks completions asked to, in order; only the
 // first completion to turn a webhook off reports it.
-func disableWebhooks(ctx context.Context, tx pgx.Tx, ps []store.DeliveryCompleteParams, order []int, reason []string, out []store.DeliveryCompleteResult) error {
+func disableWebhooks(ctx context.Context, tx txConn, ps []store.DeliveryCompleteParams, order []int, reason []string, out []store.DeliveryCompleteResult) error {
 	b := &pgx.Batch{}
 	var asked []int
 	for _, i := range order {
@@ -162,7 +163,7 @@ func disableWebhooks(ctx context.Context, tx pgx.Tx, ps []store.DeliveryComplete
 
 // storeOps stores the operational events of the completions that applied: the
 // failure, and the webhook turned off. Other nodes are told of their deliveries.
-func storeOps(ctx context.Context, tx pgx.Tx, sd *store.SlotDeltas, ps []store.DeliveryCompleteParams, order []int, out []store.DeliveryCompleteResult) error {
+func storeOps(ctx context.Context, tx txConn, sd *store.SlotDeltas, ps []store.DeliveryCompleteParams, order []int, out []store.DeliveryCompleteResult) error {
 	var events []store.EventInsertParams
 	var owner []int // index in ps of each event
 	for _, i := range order {

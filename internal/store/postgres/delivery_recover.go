@@ -48,7 +48,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p store.DeliveryRecoverPara
 	total, after := 0, ""
 	for {
 		var ids []string
-		err := s.slotTx(ctx, func(tx pgx.Tx, sd *store.SlotDeltas) error {
+		err := s.slotTx(ctx, func(tx txConn, sd *store.SlotDeltas) error {
 			ids = ids[:0]
 			rows, err := tx.Query(ctx, recoverSQL, append(args, after, ts(p.Now), store.RecoverBatch)...)
 			if err != nil {

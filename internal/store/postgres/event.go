@@ -54,7 +54,7 @@ SELECT count(*) > 0 FROM ev`
 // taken by its fast path, and broadcasts TopicWork itself.
 func (s *Store) EventInsert(ctx context.Context, ps []store.EventInsertParams) ([]store.EventInsertResult, error) {
 	var out []store.EventInsertResult
-	err := s.slotTx(ctx, func(tx pgx.Tx, sd *store.SlotDeltas) error {
+	err := s.slotTx(ctx, func(tx txConn, sd *store.SlotDeltas) error {
 		var err error
 		out, err = insertEvents(ctx, tx, sd, ps)
 		return err
@@ -68,7 +68,7 @@ func (s *Store) EventInsert(ctx context.Context, ps []store.EventInsertParams) (
 // insertEvents stores events in tx: every insert in one pipelined batch, then,
 // for the events whose key was already taken, a read of the stored event. The
 // new deliveries are counted in sd.
-func insertEvents(ctx context.Context, tx pgx.Tx, sd *store.SlotDeltas, ps []store.EventInsertParams) ([]store.EventInsertResult, error) {
+func insertEvents(ctx context.Context, tx txConn, sd *store.SlotDeltas, ps []store.EventInsertParams) ([]store.EventInsertResult, error) {
 	out := make([]store.EventInsertResult, len(ps))
 	if len(ps) == 0 {
 		return out, nil

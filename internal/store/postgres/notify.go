@@ -60,7 +60,7 @@ func (s *Store) Notify(ctx context.Context, topic, payload string) error {
 // notifyTx queues a message that PostgreSQL sends when tx commits, and drops if
 // it rolls back: the store's own news (deliveries due now) travels with the
 // commit that makes it true.
-func notifyTx(ctx context.Context, tx pgx.Tx, topic, payload string) error {
+func notifyTx(ctx context.Context, tx txConn, topic, payload string) error {
 	msg, err := message(topic, payload)
 	if err != nil {
 		return err

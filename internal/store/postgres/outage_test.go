@@ -386,12 +386,24 @@ func TestRestartUnderLoad(t *testing.T) {
 			t.Errorf("event %s was acknowledged: got %v", id, err)
 		}
 	}
+	// A completion's commit does not wait for the WAL (relaxedSlotTx): an
+	// immediate restart may undo the last ones, which leaves their deliveries
+	// pending, to be attempted again (at least once), never lost or changed
+	// otherwise.
+	undone := 0
 	for _, id := range completed {
-		if d, err := s.DeliveryGet(ctx, id); err != nil || d.Status != hookline.DeliverySucceeded {
-			t.Errorf("delivery %s completed: got %+v, %v; want it succeeded", id, d, err)
+		d, err := s.DeliveryGet(ctx, id)
+		switch {
+		case err != nil:
+			t.Errorf("delivery %s completed: got %v", id, err)
+		case d.Status == hookline.DeliveryPending:
+			undone++
+		case d.Status != hookline.DeliverySucceeded:
+			t.Errorf("delivery %s completed: got %+v; want it succeeded, or pending if a crash undid its completion", id, d)
 		}
 	}
-	t.Logf("%d events and %d completions acknowledged; %d calls failed with ErrUnavailable", len(published), len(completed), failures.Load())
+	t.Logf("%d events and %d completions acknowledged (%d completions undone by the crashes); %d calls failed with ErrUnavailable",
+		len(published), len(completed), undone, failures.Load())
 }
 
 // TestMigrateReadOnly: on a current schema Migrate only reads, so that a node

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookline/hookline/internal/store"
 )
@@ -83,23 +84,38 @@ func queueSlots(b *pgx.Batch, sd *store.SlotDeltas, shards int32) {
 // one round trip, so that the rows they lock, and the webhook rows a
 // completion locked before them, are held no longer than a commit without
 // counts would hold them.
-func (s *Store) slotTx(ctx context.Context, fn func(tx pgx.Tx, sd *store.SlotDeltas) error) error {
+func (s *Store) slotTx(ctx context.Context, fn func(tx txConn, sd *store.SlotDeltas) error) error {
+	return s.commitSlots(ctx, false, fn)
+}
+
+// relaxedSlotTx is slotTx for writes that a crash of the database server may
+// undo without breaking a promise: attempt outcomes, whose loss means one more
+// attempt, which at-least-once delivery allows. Its COMMIT does not wait for
+// the WAL to reach the disk (SET LOCAL synchronous_commit = off, in the same
+// round trip): PostgreSQL flushes it within a few wal_writer_delay, and a
+// crash before that loses the transaction whole, never part of it. Events,
+// which were answered 202, never go through it.
+func (s *Store) relaxedSlotTx(ctx context.Context, fn func(tx txConn, sd *store.SlotDeltas) error) error {
+	return s.commitSlots(ctx, true, fn)
+}
+
+func (s *Store) commitSlots(ctx context.Context, relaxed bool, fn func(tx txConn, sd *store.SlotDeltas) error) error {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return interpretError(err)
 	}
 	defer c.Release() // the connection is dropped unless its transaction ended
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		return interpretError(err)
-	}
+	tx := &lazyTx{c: c}
 	var sd store.SlotDeltas
 	if err := fn(tx, &sd); err != nil {
-		tx.Rollback(ctx)
+		tx.rollback(ctx)
 		return interpretError(err)
 	}
 	b := &pgx.Batch{}
 	queueSlots(b, &sd, s.slotShards)
+	if relaxed {
+		b.Queue("SET LOCAL synchronous_commit = off")
+	}
 	b.Queue("COMMIT")
 	br := tx.SendBatch(ctx, b)
 	var tag pgconn.CommandTag
@@ -115,13 +131,93 @@ func (s *Store) slotTx(ctx context.Context, fn func(tx pgx.Tx, sd *store.SlotDel
 		err = pgx.ErrTxCommitRollback
 	}
 	if err != nil {
-		if c.Conn().PgConn().TxStatus() != 'I' {
-			tx.Rollback(ctx)
-		}
+		tx.rollback(ctx)
 		return interpretError(err)
 	}
 	return nil
 }
+
+// txConn is what the statements of a transaction are sent through: a
+// pgx.Tx, or the lazyTx of slotTx.
+type txConn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// lazyTx is a transaction whose BEGIN is sent with its first statements: in
+// front of the first batch (one round trip fewer than a BEGIN of its own,
+// which was a sixth of the round trips of a publish and its delivery), or on
+// its own before a first single statement. The batch then runs inside the
+// transaction it opens, as it would after a separate BEGIN.
+type lazyTx struct {
+	c     *pgxpool.Conn
+	begun bool
+}
+
+var _ txConn = (*lazyTx)(nil)
+var _ txConn = pgx.Tx(nil)
+
+func (t *lazyTx) begin(ctx context.Context) error {
+	if t.begun {
+		return nil
+	}
+	t.begun = true
+	_, err := t.c.Exec(ctx, "BEGIN")
+	return err
+}
+
+func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := t.begin(ctx); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return t.c.Exec(ctx, sql, args...)
+}
+
+func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := t.begin(ctx); err != nil {
+		return nil, err
+	}
+	return t.c.Query(ctx, sql, args...)
+}
+
+func (t *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := t.begin(ctx); err != nil {
+		return errRow{err}
+	}
+	return t.c.QueryRow(ctx, sql, args...)
+}
+
+// SendBatch sends b, with BEGIN in front when it is the transaction's first.
+// BEGIN's result is read here: the caller reads b's results, as always.
+func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if t.begun {
+		return t.c.SendBatch(ctx, b)
+	}
+	t.begun = true
+	first := &pgx.Batch{}
+	first.Queue("BEGIN")
+	first.QueuedQueries = append(first.QueuedQueries, b.QueuedQueries...)
+	br := t.c.SendBatch(ctx, first)
+	// A BEGIN that failed fails the statements after it too (or the
+	// connection is gone): their results say so.
+	br.Exec()
+	return br
+}
+
+// rollback ends a transaction that failed, if one is open; when even that
+// fails, the connection is dropped on release (it is not idle).
+func (t *lazyTx) rollback(ctx context.Context) {
+	if t.c.Conn().PgConn().TxStatus() != 'I' {
+		t.c.Exec(ctx, "ROLLBACK")
+	}
+}
+
+// errRow is a pgx.Row whose Scan returns err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // foldAfter is how old a slot's last millisecond is before Purge folds its
 // shards into one row: by then its deliveries are rarely changed, but it is
