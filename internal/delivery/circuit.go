@@ -119,7 +119,6 @@ func (e *Engine) probeDue(ctx context.Context) {
 		return
 	}
 	for _, id := range ids {
-		e.gates.probe(id, now)
-		e.recall(id, 1)
+		e.recall(id, 1, e.gates.probe(id, now))
 	}
 }

@@ -523,7 +523,7 @@ func (e *Engine) handle(j job) {
 			e.closeCircuit(j.delivery.WebhookID)
 		}
 		if r.recall > 0 {
-			e.recall(j.delivery.WebhookID, r.recall)
+			e.recall(j.delivery.WebhookID, r.recall, r.recallGen)
 		}
 		if len(r.start) == 0 {
 			return
@@ -549,18 +549,27 @@ func (e *Engine) requeue(j job) {
 }
 
 // recall makes up to n of a webhook's deferred deliveries due now, since it
-// has free slots and nothing waiting, and wakes the claim loop to take them.
-func (e *Engine) recall(webhookID string, n int) {
+// has free slots and nothing waiting, and wakes the claim loop to take them;
+// gen is the gate's deferral count when the recall was decided. A recall
+// that missed deferrals written while it ran is made again, a few times at
+// most (more means deferrals keep coming, and the next attempt's end recalls).
+func (e *Engine) recall(webhookID string, n int, gen uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	got, err := e.o.Store.DeliveryRecall(ctx, store.DeliveryRecallParams{WebhookID: webhookID, Limit: n, Now: e.o.Now()})
-	if err != nil {
-		e.log.Error("recalling deferred deliveries failed; they come back at their time", "webhook", webhookID, "err", err)
-		return
+	total := 0
+	for range 3 {
+		got, err := e.o.Store.DeliveryRecall(ctx, store.DeliveryRecallParams{WebhookID: webhookID, Limit: n, Now: e.o.Now()})
+		if err != nil {
+			e.log.Error("recalling deferred deliveries failed; they come back at their time", "webhook", webhookID, "err", err)
+			break
+		}
+		total += got
+		if n, gen = e.gates.recalled(webhookID, n, got, gen); n == 0 {
+			break
+		}
 	}
-	e.gates.recalled(webhookID, n, got)
-	if got > 0 {
-		e.o.Metrics.DeliveriesRecalled.Add(float64(got))
+	if total > 0 {
+		e.o.Metrics.DeliveriesRecalled.Add(float64(total))
 		e.Notify()
 		e.broadcast(store.TopicWork, "")
 	}

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"slices"
+	"sort"
 	"sync"
 	"time"
 )
@@ -49,8 +50,16 @@ type gate struct {
 	// this process deferred some, or it has not asked yet (a previous process,
 	// or another node, may have left some).
 	deferred bool
-	latency  time.Duration // moving average of attempt durations
-	used     time.Time
+	// deferring counts the jobs deferred whose hand-back is not written yet,
+	// and deferGen every deferral: a recall that finds fewer jobs than it
+	// asked for says none is left only if none was on its way to the store
+	// meanwhile. recallMissed says one was: the recall is to be made again
+	// once they are written (deferWritten).
+	deferring    int
+	deferGen     uint64
+	recallMissed bool
+	latency      time.Duration // moving average of attempt durations
+	used         time.Time
 
 	// failures counts the attempts in a row that failed in a way the
 	// schedule retries (a network error, a timeout, 5xx, 429…), and
@@ -143,15 +152,17 @@ func (g *gates) admit(j job, now time.Time) (admission, time.Time) {
 		gt.inFlight = append(gt.inFlight, inflight{start: now})
 		return admitRun, time.Time{}
 	case now.Before(gt.paused):
-		return admitDefer, gt.deferTo(now, gt.paused)
+		return admitDefer, gt.deferTo(gt.paused, gt.pace(now))
 	case len(gt.inFlight) < int(gt.limit):
 		gt.inFlight = append(gt.inFlight, inflight{start: now})
 		return admitRun, time.Time{}
-	case len(gt.parked) < g.maxParked && gt.waitFor(len(gt.parked), now) <= maxParkWait:
+	}
+	pace := gt.pace(now)
+	if len(gt.parked) < g.maxParked && gt.waitFor(len(gt.parked), pace) <= maxParkWait {
 		gt.parked = append(gt.parked, j)
 		return admitPark, time.Time{}
 	}
-	return admitDefer, gt.deferTo(now, now.Add(gt.waitFor(len(gt.parked), now)))
+	return admitDefer, gt.deferTo(now.Add(gt.waitFor(len(gt.parked), pace)), pace)
 }
 
 // holding reports whether a webhook's circuit is open in this process.
@@ -164,12 +175,14 @@ func (g *gates) holding(webhookID string) bool {
 
 // probe says a probe of the webhook is due (the store's pacing, shared by
 // every node): its circuit is open, if this process did not know, and the
-// next job to come is let through.
-func (g *gates) probe(webhookID string, now time.Time) {
+// next job to come is let through. It returns the deferral count, for the
+// recall of that job (recalled).
+func (g *gates) probe(webhookID string, now time.Time) (gen uint64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	gt := g.get(webhookID, now)
 	gt.open, gt.probeAt, gt.deferred = true, now, true
+	return gt.deferGen
 }
 
 // deferral is a job handed back to the store, due again at until.
@@ -182,14 +195,16 @@ type deferral struct {
 // after the jobs of the webhook deferred before it, a slot's worth apart, so
 // that they come back as slots should free rather than all at once. The caller
 // holds mu.
-func (gt *gate) deferTo(now, earliest time.Time) time.Time {
+func (gt *gate) deferTo(earliest time.Time, pace time.Duration) time.Time {
 	t := earliest
 	if gt.deferEnd.After(t) {
 		t = gt.deferEnd
 	}
-	slot := time.Duration(float64(gt.pace(now)) / gt.limit)
+	slot := time.Duration(float64(pace) / gt.limit)
 	gt.deferEnd = t.Add(slot)
 	gt.deferred = true
+	gt.deferring++
+	gt.deferGen++
 	return t
 }
 
@@ -212,9 +227,11 @@ func (gt *gate) pace(now time.Time) time.Duration {
 }
 
 // waitFor estimates how long the job at position pos of the line of parked
-// jobs waits for a slot, at the webhook's pace. The caller holds mu.
-func (gt *gate) waitFor(pos int, now time.Time) time.Duration {
-	return time.Duration(float64(gt.pace(now)) * float64(pos+1) / gt.limit)
+// jobs waits for a slot, at the webhook's pace (gt.pace: it reads every
+// attempt in flight, so a caller working through the line reads it once).
+// The caller holds mu.
+func (gt *gate) waitFor(pos int, pace time.Duration) time.Duration {
+	return time.Duration(float64(pace) * float64(pos+1) / gt.limit)
 }
 
 // responded records that the endpoint answered the attempt let in at started
@@ -239,7 +256,9 @@ type doneResult struct {
 	deferred []deferral
 	// recall is how many of the webhook's deferred jobs to make due now: slots
 	// are free, nothing is parked, and this process deferred some earlier.
-	recall int
+	// recallGen goes back to recalled with the recall's result.
+	recall    int
+	recallGen uint64
 	// held are parked jobs to hold: the circuit has just opened.
 	held []job
 	// opened says the circuit has just opened: the webhook's backlog in the
@@ -307,9 +326,10 @@ func (g *gates) done(webhookID string, s signal, now time.Time) doneResult {
 			gt.paused = s.pause
 		}
 	}
+	pace := gt.pace(now) // the same for every parked job: read once (gt.waitFor)
 	if now.Before(gt.paused) {
 		for _, j := range gt.parked {
-			r.deferred = append(r.deferred, deferral{job: j, until: gt.deferTo(now, gt.paused)})
+			r.deferred = append(r.deferred, deferral{job: j, until: gt.deferTo(gt.paused, pace)})
 		}
 		gt.parked = nil
 		return r
@@ -323,30 +343,68 @@ func (g *gates) done(webhookID string, s signal, now time.Time) doneResult {
 	}
 	// Parked jobs that would now wait too long go back to the store, from the
 	// back of the line; those that will start soon stay.
-	keep := 0
-	for keep < len(gt.parked) && gt.waitFor(keep, now) <= maxParkWait {
-		keep++
-	}
+	keep := sort.Search(len(gt.parked), func(i int) bool { return gt.waitFor(i, pace) > maxParkWait })
 	for i := keep; i < len(gt.parked); i++ {
-		r.deferred = append(r.deferred, deferral{job: gt.parked[i], until: gt.deferTo(now, now.Add(gt.waitFor(i, now)))})
+		r.deferred = append(r.deferred, deferral{job: gt.parked[i], until: gt.deferTo(now.Add(gt.waitFor(i, pace)), pace)})
 	}
 	gt.parked = gt.parked[:keep]
-	if free := int(gt.limit) - len(gt.inFlight); free > 0 && len(gt.parked) == 0 && gt.deferred && !gt.open {
-		r.recall = free
-		gt.deferEnd = time.Time{} // what is deferred from now on is spaced from now
-	}
+	r.recall, r.recallGen = gt.recallNow()
 	g.sweep(now)
 	return r
 }
 
-// recalled records that a recall of asked deferred jobs found got: fewer means
-// none is left in the store, so there is nothing more to recall.
-func (g *gates) recalled(webhookID string, asked, got int) {
+// recalled records that a recall of asked deferred jobs, decided when the
+// webhook's deferrals were at gen, found got. Fewer means none is left in the
+// store, so there is nothing more to recall — unless deferrals were on their
+// way to the store meanwhile, and so not found: those still on their way are
+// recalled once written (deferWritten); if all were written during the
+// recall, it returns how many to recall again now, with the gen to pass back.
+func (g *gates) recalled(webhookID string, asked, got int, gen uint64) (again int, againGen uint64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if gt := g.m[webhookID]; gt != nil && got < asked {
+	gt := g.m[webhookID]
+	switch {
+	case gt == nil || got >= asked:
+		return 0, 0
+	case gt.deferring > 0:
+		gt.recallMissed = true
+		return 0, 0
+	case gt.deferGen == gen:
 		gt.deferred = false
+		return 0, 0
 	}
+	return gt.recallNow()
+}
+
+// deferWritten records that n of the webhook's deferred jobs were handed back
+// to the store (or failed to be), and returns how many deferred jobs to
+// recall now, with the gen for recalled: a recall that missed some of them
+// while they were on their way is made again.
+func (g *gates) deferWritten(webhookID string, n int) (recall int, gen uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	gt := g.m[webhookID]
+	if gt == nil {
+		return 0, 0
+	}
+	gt.deferring = max(gt.deferring-n, 0)
+	if gt.deferring > 0 || !gt.recallMissed {
+		return 0, 0
+	}
+	gt.recallMissed = false
+	return gt.recallNow()
+}
+
+// recallNow returns how many deferred jobs to recall now, and the gen: as many
+// as slots are free, if nothing is parked and the circuit is closed;
+// otherwise none, and the next attempt's end recalls them (deferred stays
+// true). The caller holds mu.
+func (gt *gate) recallNow() (int, uint64) {
+	if free := int(gt.limit) - len(gt.inFlight); free > 0 && len(gt.parked) == 0 && gt.deferred && !gt.open {
+		gt.deferEnd = time.Time{} // what is deferred from now on is spaced from now
+		return free, gt.deferGen
+	}
+	return 0, 0
 }
 
 // drain removes and returns every parked job (at shutdown).

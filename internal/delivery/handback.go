@@ -68,6 +68,7 @@ func (e *Engine) handbackLoop() {
 // fail or are cancelled instead, apart) and gives their queue slots back.
 func (e *Engine) writeHandbacks(batch []handback) {
 	defer e.give(len(batch))
+	defer e.deferralsWritten(batch)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	now := e.o.Now()
@@ -114,6 +115,23 @@ func (e *Engine) writeHandbacks(batch []handback) {
 	}
 	for _, t := range wakes {
 		e.scheduleWake(t)
+	}
+}
+
+// deferralsWritten tells the gates that the deferrals of a batch are in the
+// store (or will not be), and makes the recalls that missed them while they
+// were on their way.
+func (e *Engine) deferralsWritten(batch []handback) {
+	deferrals := map[string]int{}
+	for _, h := range batch {
+		if !h.hold {
+			deferrals[h.job.delivery.WebhookID]++
+		}
+	}
+	for id, n := range deferrals {
+		if recall, gen := e.gates.deferWritten(id, n); recall > 0 {
+			e.recall(id, recall, gen)
+		}
 	}
 }
 
