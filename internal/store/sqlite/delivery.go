@@ -95,10 +95,12 @@ WHERE id IN (
 RETURNING ` + deliveryColumns
 
 // DeliveryClaim implements store.Store. The single writer connection serialises
-// claims, so no two claims can take the same row.
+// claims, so no two claims can take the same row. A claim is a lease: its
+// commit is relaxed (txRelaxed), since a power loss that undoes it leaves the
+// deliveries due, to be claimed and attempted again.
 func (s *Store) DeliveryClaim(ctx context.Context, p store.DeliveryClaimParams) ([]store.ClaimedDelivery, error) {
 	var out []store.ClaimedDelivery
-	err := s.tx(ctx, func(tx wtx) error {
+	err := s.txRelaxed(ctx, func(tx wtx) error {
 		ds, err := queryDeliveries(ctx, hotQueries{tx}, claimSQL, ms(p.LeaseUntil), p.LeaseToken, ms(p.Now), p.Limit)
 		if err != nil || len(ds) == 0 {
 			return err

@@ -103,10 +103,23 @@ func TestOutcomesCommitRelaxed(t *testing.T) {
 	}
 	check("write: an outcome", true)
 
+	// A claim is a lease: relaxed too.
+	ev4, d4 := event()
+	d4.LeaseToken = ""
+	if _, err := s.EventInsert(ctx, []store.EventInsertParams{{Event: ev4, Deliveries: []store.DeliveryInsert{d4}}}); err != nil {
+		t.Fatal(err)
+	}
+	check("publish a delivery to claim", false)
+	claimed, err := s.DeliveryClaim(ctx, store.DeliveryClaimParams{Now: now.Add(2 * time.Minute), LeaseUntil: now.Add(3 * time.Minute), LeaseToken: "C", Limit: 10})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: got %d, %v; want the one delivery", len(claimed), err)
+	}
+	check("claim", true)
+
 	// A relaxed transaction that fails, or whose context ends, still puts
 	// FULL back (or discards the connection).
 	boom := errors.New("boom")
-	if err = s.txRelaxed(ctx, func(wtx) error { return boom }); !errors.Is(err, boom) {
+	if err := s.txRelaxed(ctx, func(wtx) error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("got %v, want boom", err)
 	}
 	check("a failed relaxed transaction")

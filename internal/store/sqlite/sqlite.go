@@ -238,7 +238,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx wtx) error) error {
 }
 
 // txRelaxed is tx for writes that a power loss may undo without breaking a
-// promise: attempt outcomes and lease renewals. Losing one means one more
+// promise: attempt outcomes, claims and lease renewals. Losing one means one more
 // attempt, which at-least-once delivery allows; what was answered 202 (an
 // event) is never in such a commit. With synchronous FULL it commits with
 // NORMAL: SQLite appends the transaction to the WAL without an fsync, and the
