@@ -172,7 +172,7 @@ var options = []option{
 	{"read-timeout", "60s", "time limit for a client to send a whole request, body included (slower gets 408)", false, durationSetter(func(c *Config) *time.Duration { return &c.ReadTimeout }, time.Second)},
 	{"write-timeout", "30s", "time limit for writing one answer, from the start of the request (a test send's own time is not counted); a client that does not read is cut off", false, durationSetter(func(c *Config) *time.Duration { return &c.WriteTimeout }, time.Second)},
 	{"shutdown-timeout", "35s", "on SIGINT/SIGTERM, how long to wait for attempts in flight before giving up on them", false, durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout }, 0)},
-	{"sqlite-synchronous", "FULL", "SQLite durability: FULL (an acknowledged event survives power loss) or NORMAL (survives a crash of the process, not of the machine; faster)", false, func(c *Config, v string) error {
+	{"sqlite-synchronous", "FULL", "SQLite durability: FULL (an acknowledged event survives power loss; attempt outcomes, claims and renewals do not wait for the disk even so) or NORMAL (every commit survives a crash of the process, not of the machine; faster)", false, func(c *Config, v string) error {
 		v = strings.ToUpper(v)
 		if v != "FULL" && v != "NORMAL" {
 			return errors.New("must be FULL or NORMAL")
