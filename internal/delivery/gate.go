@@ -71,6 +71,11 @@ type gate struct {
 	open    bool
 	probeAt time.Time // while open, when a probe may start
 	probing time.Time // when the probe in flight started; zero if none
+
+	// paceReads counts the reads of pace, each a scan of the attempts in
+	// flight: a regression guard (TestGatePaceReads) for the work of one
+	// admission or one attempt's end, which must not grow with the line.
+	paceReads int
 }
 
 // inflight is one attempt in flight: when the gate let it start, and whether
@@ -217,6 +222,7 @@ const maxParkWait = 2 * time.Second
 // so that an endpoint that stopped answering is known to be slow before its
 // first timeout. The caller holds mu.
 func (gt *gate) pace(now time.Time) time.Duration {
+	gt.paceReads++
 	lat := max(gt.latency, 10*time.Millisecond)
 	for _, f := range gt.inFlight {
 		if !f.responded {

@@ -464,6 +464,37 @@ func TestGateCircuitOpensOnSlowFailures(t *testing.T) {
 	}
 }
 
+// TestGatePaceReads is the regression guard for the work of the gate (issue
+// 16): an attempt's end, or an admission, reads the webhook's pace — a scan of
+// every attempt in flight — once, however long the line of parked jobs, and
+// whether the jobs at its back are kept or deferred. Reading it once per
+// parked job was 43 % of the server's CPU in scenario 1.
+func TestGatePaceReads(t *testing.T) {
+	t.Parallel()
+	for _, latency := range []time.Duration{time.Millisecond, time.Second} { // the line kept; most of it deferred
+		g := newGates(64, 4096)
+		now := time.Now()
+		gt := g.get("wh", now)
+		gt.limit, gt.latency = 64, latency
+		gt.inFlight = inFlightAt(now, 64)
+		for i := range 2048 {
+			gt.parked = append(gt.parked, jobFor("wh", fmt.Sprint(i)))
+		}
+		gt.paceReads = 0
+		r := g.done("wh", signal{duration: latency, started: now}, now)
+		if gt.paceReads > 1 {
+			t.Errorf("latency %s: an attempt's end with %d parked (%d deferred) read the pace %d times, want once",
+				latency, len(gt.parked)+len(r.deferred)+len(r.start), len(r.deferred), gt.paceReads)
+		}
+		gt.inFlight = inFlightAt(now, 64)
+		gt.paceReads = 0
+		admitted(g, jobFor("wh", "next"), now)
+		if gt.paceReads > 1 {
+			t.Errorf("latency %s: an admission read the pace %d times, want once", latency, gt.paceReads)
+		}
+	}
+}
+
 // BenchmarkGateDone is the end of an attempt on a webhook with a full line:
 // 64 attempts in flight and 2,048 jobs parked, as one webhook taking events as
 // fast as they come has (scenario 1). Reading the attempts in flight for each
