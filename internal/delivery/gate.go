@@ -51,10 +51,12 @@ type gate struct {
 	// or another node, may have left some).
 	deferred bool
 	// deferring counts the jobs deferred whose hand-back is not written yet,
-	// and deferGen every deferral: a recall that finds fewer jobs than it
-	// asked for says none is left only if none was on its way to the store
-	// meanwhile. recallMissed says one was: the recall is to be made again
-	// once they are written (deferWritten).
+	// and deferGen every deferral and every hand-back written: a recall that
+	// finds fewer jobs than it asked for says none is left only if none was
+	// on its way to the store meanwhile — neither still on its way when it
+	// ends, nor written while it ran (PostgreSQL's recall skips the rows a
+	// hand-back is writing). recallMissed says some still were: the recall
+	// is to be made again once they are written (deferWritten).
 	deferring    int
 	deferGen     uint64
 	recallMissed bool
@@ -394,6 +396,7 @@ func (g *gates) deferWritten(webhookID string, n int) (recall int, gen uint64) {
 		return 0, 0
 	}
 	gt.deferring = max(gt.deferring-n, 0)
+	gt.deferGen++
 	if gt.deferring > 0 || !gt.recallMissed {
 		return 0, 0
 	}

@@ -190,11 +190,11 @@ func TestGateRecallsWhenASlotIsFree(t *testing.T) {
 	if _, until := admitted(g, jobFor("wh", "d"), now); until.IsZero() {
 		t.Fatal("want deferred")
 	}
+	g.deferWritten("wh", 1) // the deferral reached the store
 	r := g.done("wh", signal{success: true, duration: time.Second, started: now}, now.Add(time.Second))
 	if r.recall != 2 {
 		t.Errorf("recall with 2 free slots: got %d, want 2", r.recall)
 	}
-	g.deferWritten("wh", 1)             // the deferral reached the store
 	g.recalled("wh", 2, 1, r.recallGen) // one was left in the store: none now
 	gt.inFlight = append(gt.inFlight, inflight{start: now})
 	if r := g.done("wh", signal{success: true, duration: time.Second, started: now}, now.Add(2*time.Second)); r.recall != 0 {
@@ -274,6 +274,16 @@ func TestGateRecallsDeferralsOnTheirWay(t *testing.T) {
 	if r := g.done("wh", signal{success: true, duration: time.Second, started: now}, now.Add(3*time.Second)); r.recall != 0 {
 		t.Errorf("recall once the store had none left and none was on its way: got %d, want 0", r.recall)
 	}
+	// A deferral decided before a recall, and written while it runs (on
+	// PostgreSQL the recall skips the rows being written): not found, and
+	// not to be taken for none left.
+	deferOne("w")
+	r = end(3500 * time.Millisecond)
+	g.deferWritten("wh", 1) // written while the recall ran
+	again, _ := g.recalled("wh", r.recall, 0, r.recallGen)
+	if again == 0 || !gt.deferred {
+		t.Errorf("a deferral written while the recall ran: got a recall again of %d, deferred %v; want one, and the recalls to go on", again, gt.deferred)
+	}
 	// A deferral decided and written while a recall runs: the recall is made
 	// again at once.
 	deferOne("d")
@@ -282,7 +292,7 @@ func TestGateRecallsDeferralsOnTheirWay(t *testing.T) {
 	deferOne("e") // deferred while the recall runs…
 	g.deferWritten("wh", 1)
 	gt.inFlight = inFlightAt(now, 1)
-	again, _ := g.recalled("wh", r.recall, 0, r.recallGen) // …and written before its answer
+	again, _ = g.recalled("wh", r.recall, 0, r.recallGen) // …and written before its answer
 	if again == 0 {
 		t.Error("a deferral made and written during the recall: got no recall again, want one")
 	}
