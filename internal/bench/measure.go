@@ -97,22 +97,22 @@ func (m *measuring) finish(ctx context.Context, rep *Report, delivered int64) {
 	if writesKnown {
 		s.WriteBytes = &written
 	}
-	if delivered > 0 {
-		s.CPUMSPerDelivery = round3(s.CPUSeconds * 1000 / float64(delivered))
-	}
-	if elapsed > 0 {
-		s.CPUCores = round3(s.CPUSeconds / elapsed.Seconds())
-	}
-	if db != nil {
-		perDelivery := func(cpu float64) float64 {
-			if delivered > 0 {
-				return round3(cpu * 1000 / float64(delivered))
-			}
-			return 0
+	perDelivery := func(cpu float64) float64 { // ms
+		if delivered > 0 {
+			return round3(cpu * 1000 / float64(delivered))
 		}
+		return 0
+	}
+	cores := func(cpu float64) float64 {
 		if elapsed > 0 {
-			db.CPUCores = round3(db.CPUSeconds / elapsed.Seconds())
+			return round3(cpu / elapsed.Seconds())
 		}
+		return 0
+	}
+	s.CPUMSPerDelivery = perDelivery(s.CPUSeconds)
+	s.CPUCores = cores(s.CPUSeconds)
+	if db != nil {
+		db.CPUCores = cores(db.CPUSeconds)
 		db.CPUMSPerDelivery = perDelivery(db.CPUSeconds)
 		if cpuKnown { // else the sum would be the database's alone: the notes say why
 			both := perDelivery(s.CPUSeconds + db.CPUSeconds)

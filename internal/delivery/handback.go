@@ -120,7 +120,9 @@ func (e *Engine) writeHandbacks(batch []handback) {
 
 // deferralsWritten tells the gates that the deferrals of a batch are in the
 // store (or will not be), and makes the recalls that missed them while they
-// were on their way.
+// were on their way. A deferral is a hand-back queued without hold (the gate
+// counted it when it deferred the job); writeHandbacks turning one into a
+// hold changes only its own copy, so batch still says how each was queued.
 func (e *Engine) deferralsWritten(batch []handback) {
 	deferrals := map[string]int{}
 	for _, h := range batch {

@@ -31,8 +31,8 @@ type Options struct {
 	Secrets *secrets.Box
 	// Synchronous is SQLite's synchronous pragma: FULL (default, an acknowledged
 	// commit survives power loss) or NORMAL (survives a process crash only).
-	// With FULL, the commits of attempt outcomes and lease renewals alone are
-	// relaxed to NORMAL all the same (Store.txRelaxed).
+	// With FULL, the commits of attempt outcomes, claims and lease renewals
+	// alone are relaxed to NORMAL all the same (Store.txRelaxed).
 	Synchronous string
 	// OnCommit, when set (tests, diagnostics), is called after each commit of
 	// a write transaction of the store's own (not the implicit one of a single
@@ -229,11 +229,8 @@ func (s *Store) tx(ctx context.Context, fn func(tx wtx) error) error {
 	if err != nil {
 		return interpretError(err)
 	}
-	err = s.run(ctx, tx, fn)
+	err = s.run(ctx, tx, false, fn)
 	s.prepareWanted()
-	if err == nil && s.commitHook != nil {
-		s.commitHook(false)
-	}
 	return err
 }
 
@@ -273,16 +270,13 @@ func (s *Store) txRelaxed(ctx context.Context, fn func(tx wtx) error) error {
 	if err != nil {
 		return interpretError(err)
 	}
-	err = s.run(ctx, tx, fn)
-	if err == nil && s.commitHook != nil {
-		s.commitHook(true)
-	}
-	return err
+	return s.run(ctx, tx, true, fn)
 }
 
 // run runs fn in tx, writes the slot counts its changes moved, and commits,
-// or rolls back when anything failed.
-func (s *Store) run(ctx context.Context, tx *sql.Tx, fn func(tx wtx) error) error {
+// or rolls back when anything failed. relaxed says how the commit goes, for
+// Options.OnCommit.
+func (s *Store) run(ctx context.Context, tx *sql.Tx, relaxed bool, fn func(tx wtx) error) error {
 	t := wtx{Tx: tx, s: s, slots: &store.SlotDeltas{}}
 	err := fn(t)
 	if err == nil {
@@ -292,7 +286,13 @@ func (s *Store) run(ctx context.Context, tx *sql.Tx, fn func(tx wtx) error) erro
 		tx.Rollback()
 		return interpretError(err)
 	}
-	return interpretError(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return interpretError(err)
+	}
+	if s.commitHook != nil {
+		s.commitHook(relaxed)
+	}
+	return nil
 }
 
 // wtx is a write transaction. Its hot methods run statements prepared once on
